@@ -239,7 +239,7 @@ class SnmpSession:
         req = [o.strip(".") for o in oids]
         target = await self._transport()
         self.requests += 1
-        err_ind, err_status, err_index, vbs = await next_cmd(
+        err_ind, err_status, _err_index, vbs = await next_cmd(
             self.engine,
             self._auth,
             target,
@@ -291,7 +291,7 @@ class SnmpSession:
             self.requests += 1
             vb_req = [ObjectType(ObjectIdentity(oid_text(cursors[c]))) for c in batch]
             if v1:
-                err_ind, err_status, err_index, vbs = await next_cmd(
+                err_ind, err_status, _err_index, vbs = await next_cmd(
                     self.engine, self._auth, target, self._context, *vb_req, lookupMib=False
                 )
             else:
