@@ -187,9 +187,7 @@ class SnmpSession:
         if any(k.lower() in text.lower() for k in _AUTH_INDICATIONS):
             raise SnmpAuthError(f"{self.name}: SNMPv3 authentication failed ({text}); check user and keys")
         if "timed out" in text.lower() or "timeout" in text.lower():
-            raise SnmpTimeout(
-                f"{self.name}: no response after {self.retries + 1} attempt(s) of {self.timeout:g}s"
-            )
+            raise SnmpTimeout(f"{self.name}: no response after {self.retries + 1} attempt(s) of {self.timeout:g}s")
         raise SnmpError(f"{self.name}: {text}")
 
     async def get(self, oids: Iterable[str]) -> dict[str, Value]:
@@ -328,8 +326,7 @@ class SnmpSession:
                     continue
                 if oid <= cursors[col]:
                     raise SnmpProtocolError(
-                        f"{self.name}: agent returned non-increasing OID {oid_text(oid)} "
-                        f"after {oid_text(cursors[col])}"
+                        f"{self.name}: agent returned non-increasing OID {oid_text(oid)} after {oid_text(cursors[col])}"
                     )
                 cursors[col] = oid
                 progressed.add(col)
