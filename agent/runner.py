@@ -1,0 +1,101 @@
+"""The agent process: schedule every target, poll concurrently, hand polls to the sender.
+
+Each target has its own loop, so one slow or dead device only ever delays
+itself; a semaphore caps how many devices are polled at once (UDP receive
+buffers overflow with hundreds of requests in flight). All targets share one
+SNMP engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from agent.config import AgentConfig, ResolvedTarget
+from agent.poller import TargetState, poll_target
+from agent.probes import local_host
+from agent.snmp import SnmpSession, new_engine
+from agent.spool import Spool
+from agent.transport import Sender
+
+log = logging.getLogger("fleetwatch.agent")
+
+
+class AgentRunner:
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.targets = config.resolved_targets()
+        self.engine = new_engine()
+        self.spool = Spool(config.spool_dir, config.collector.spool_max_batches)
+        self.sender = Sender(config.agent_id, config.collector, self.spool)
+        self.in_flight = asyncio.Semaphore(config.max_in_flight)
+        self.polls_done = 0
+
+    async def _target_loop(self, target: ResolvedTarget, offset: float, stop: asyncio.Event) -> None:
+        session = SnmpSession(
+            self.engine, target.address, target.port, target.credentials, timeout=target.timeout, retries=target.retries
+        )
+        state = TargetState()
+        next_at = time.monotonic() + offset
+        while not stop.is_set():
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                    return
+                except TimeoutError:
+                    pass
+            next_at += target.interval
+            async with self.in_flight:
+                poll = await poll_target(
+                    session,
+                    target.device_id,
+                    state,
+                    identity_every=target.identity_every,
+                    labels=target.labels,
+                    parent=target.parent,
+                )
+            self.polls_done += 1
+            if poll.errors:
+                log.info("%s: %s", target.device_id, "; ".join(f"{e.probe}: {e.message}" for e in poll.errors))
+            await self.sender.submit(poll)
+            if next_at < time.monotonic():  # overran its interval: skip, do not pile up
+                next_at = time.monotonic() + target.interval
+
+    async def _local_loop(self, stop: asyncio.Event) -> None:
+        lh = self.config.local_host
+        device_id = lh.name or local_host.default_name()
+        labels = {**self.config.labels, **lh.labels}
+        while not stop.is_set():
+            poll = await asyncio.to_thread(local_host.collect, device_id, lh.services, labels)
+            await self.sender.submit(poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), lh.interval)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        n = max(1, len(self.targets))
+        tasks = [
+            asyncio.create_task(
+                self._target_loop(t, offset=min(t.interval, 2.0) * i / n, stop=stop), name=f"poll:{t.device_id}"
+            )
+            for i, t in enumerate(self.targets)
+        ]
+        if self.config.local_host.enabled:
+            tasks.append(asyncio.create_task(self._local_loop(stop), name="local_host"))
+        sender = asyncio.create_task(self.sender.run(stop), name="sender")
+        log.info(
+            "agent %s polling %d target(s), pushing to %s",
+            self.config.agent_id,
+            len(self.targets),
+            self.config.collector.endpoint,
+        )
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await sender
+            self.spool.close()

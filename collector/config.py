@@ -1,0 +1,95 @@
+"""Collector configuration (``collector.yaml``), validated at start.
+
+Every section has working defaults, so an empty file (or none) runs an
+embedded collector on loopback: ZeroMQ on 127.0.0.1:8471, HTTP on
+127.0.0.1:8470, state in ``./.fleetwatch``. ``deploy/collector.example.yaml``
+is the documented sample and is loaded by a test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.config import ConfigError, load_yaml_model, parse_duration
+from collector import paths
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeviceOverride(_Strict):
+    """Inventory data the collector adds to what agents report (labels win over the agent's)."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
+    parent: str | None = None
+
+
+class CurveServer(_Strict):
+    enabled: bool = False
+    server_secret_key: Path | None = None
+    allowed_clients_dir: Path | None = Field(None, description="directory of agents' *.key public key files")
+
+
+class HttpConfig(_Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8470, ge=1, le=65535)
+    anonymous_wall: bool = Field(False, description="let the wall display be read without a token (kiosk)")
+
+
+class InfluxConfig(_Strict):
+    url: str
+    token: str = ""
+    org: str = "fleetwatch"
+    bucket: str = "fleetwatch"
+
+
+class StorageConfig(_Strict):
+    backend: Literal["sqlite", "influxdb"] = "sqlite"
+    retention_days: float = Field(90, gt=0)
+    influxdb: InfluxConfig | None = None
+
+
+class CollectorConfig(_Strict):
+    listen: str = "tcp://127.0.0.1:8471"
+    state_dir: Path | None = Field(None, description="default ./.fleetwatch (or $FLEETWATCH_STATE)")
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    curve: CurveServer = Field(default_factory=CurveServer)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    rules_dirs: list[Path] = Field(default_factory=list, description="user rule directories, after the shipped ones")
+    shipped_rules: bool = True
+    sla_policy: Path | None = Field(None, description="SLA/escalation/notification policy; default deploy/sla.yaml")
+    rule_interval: float = 10.0
+    stale_after: float = Field(300.0, description="a device silent this long is reported unreachable")
+    max_message_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    devices: dict[str, DeviceOverride] = Field(default_factory=dict)
+
+    _durations = field_validator("rule_interval", "stale_after", mode="before")(lambda v: parse_duration(v))
+
+    def resolved_state_dir(self) -> Path:
+        return paths.state_dir(self.state_dir)
+
+    def db_path(self) -> Path:
+        return self.resolved_state_dir() / paths.DB_FILENAME
+
+    def rule_dirs(self) -> list[Path]:
+        dirs = [paths.shipped_rules_dir()] if self.shipped_rules else []
+        return dirs + list(self.rules_dirs)
+
+    def sla_policy_path(self) -> Path:
+        return self.sla_policy or (paths.deploy_dir() / "sla.yaml")
+
+
+def load_collector_config(path: Path | str | None) -> CollectorConfig:
+    if path is None:
+        return CollectorConfig()
+    cfg = load_yaml_model(path, CollectorConfig)
+    assert isinstance(cfg, CollectorConfig)
+    return cfg
+
+
+__all__ = ["CollectorConfig", "ConfigError", "load_collector_config"]

@@ -1,0 +1,87 @@
+"""``fleetwatch devices`` and ``fleetwatch latest``: what the collector holds.
+
+Both read the SQLite file directly (read-only), so they work while the
+collector runs and when it is stopped. They find the state with no options
+from the directory the collector was started in (see collector.paths).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from agent.cli import render_poll
+from agent.wire import poll_to_json
+from collector import paths
+from collector.storage.sqlite import connect, read_devices, read_latest
+
+state_option = click.option(
+    "--state",
+    "state",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"state directory (default ./{paths.DEFAULT_STATE_DIR} or ${paths.STATE_ENV})",
+)
+
+
+def open_db(state: Path | None):  # type: ignore[no-untyped-def]
+    db = paths.db_path(state)
+    if not db.exists():
+        click.echo(
+            f"error: no collector state at {db} (run from the directory where the collector runs, "
+            f"or pass --state / set {paths.STATE_ENV})",
+            err=True,
+        )
+        sys.exit(1)
+    return connect(db, readonly=True)
+
+
+def _age(ts: float | None, now: float) -> str:
+    if ts is None:
+        return "never"
+    s = max(0, now - ts)
+    if s < 120:
+        return f"{s:.0f}s ago"
+    if s < 7200:
+        return f"{s / 60:.0f}m ago"
+    return f"{s / 3600:.1f}h ago"
+
+
+@click.command()
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="machine-readable list")
+def devices(state: Path | None, as_json: bool) -> None:
+    """List every device the collector knows, with kind, identity and reachability."""
+    with open_db(state) as db:
+        rows = read_devices(db)
+    if as_json:
+        click.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    now = time.time()
+    click.echo(f"{'DEVICE':22} {'KIND':8} {'VENDOR':10} {'MODEL':28} {'SERIAL':16} {'STATE':12} LAST SEEN")
+    for r in rows:
+        st = "reachable" if r.reachable else "UNREACHABLE"
+        click.echo(
+            f"{r.device_id[:22]:22} {(r.kind or '-')[:8]:8} {(r.vendor or '-')[:10]:10} {(r.model or '-')[:28]:28} "
+            f"{(r.serial or '-')[:16]:16} {st:12} {_age(r.last_seen, now)}"
+        )
+    click.echo(f"{len(rows)} device(s)")
+
+
+@click.command()
+@click.argument("device")
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="the latest DevicePoll as JSON")
+def latest(device: str, state: Path | None, as_json: bool) -> None:
+    """Show the latest poll of DEVICE: supplies, trays, counters, states, errors."""
+    with open_db(state) as db:
+        poll = read_latest(db, device)
+    if poll is None:
+        click.echo(f"error: unknown device {device!r} (see `fleetwatch devices`)", err=True)
+        sys.exit(1)
+    click.echo(poll_to_json(poll) if as_json else render_poll(poll))

@@ -1,0 +1,51 @@
+"""``fleetwatch collector run``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from agent.config import ConfigError
+from collector.config import load_collector_config
+
+
+@click.group()
+def collector() -> None:
+    """Run the collector."""
+
+
+@collector.command("run")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="collector.yaml")
+@click.option("--state", "state", type=click.Path(path_type=Path), default=None, help="state directory")
+@click.option("-v", "--verbose", count=True)
+def run(config_path: Path | None, state: Path | None, verbose: int) -> None:
+    """Receive agents' batches, store them, evaluate rules, open incidents (until Ctrl-C / SIGTERM)."""
+    logging.basicConfig(
+        level=max(logging.DEBUG, logging.INFO - 10 * verbose), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = load_collector_config(config_path)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if state is not None:
+        config = config.model_copy(update={"state_dir": state})
+    from collector.app import build_and_run
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await build_and_run(config, stop)
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
