@@ -1,0 +1,1 @@
+"""Predictive supplies: when does each cartridge run out (or a receptacle fill up)."""
