@@ -1,0 +1,244 @@
+"""Notifications through an outbox: nothing is lost when a receiver is down.
+
+A lifecycle change writes an ``incident_outbox`` row in the same transaction
+as the change itself, whichever process made it (the collector, or a
+``fleetwatch incidents ack`` in a shell). The running collector calls
+``deliver_pending(now)``: it fans each outbox row out to channels (the
+policy's routes, or the escalation step's own list) and sends every due
+delivery. A failed send is retried with doubling backoff, forever, capped;
+a permanent refusal (HTTP 4xx, SMTP 5xx) is kept as ``rejected`` with the
+error, visible in ``fleetwatch incidents outbox``.
+
+Each delivery has an idempotency key that never changes across retries
+(``Idempotency-Key`` header; ``Message-ID`` for mail), so a ticket system
+that saw a request whose response was lost can drop the retry. Deliveries
+for one incident on one channel go out in order: ``resolve`` never
+overtakes an ``open`` still waiting for retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import smtplib
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+
+from collector.incidents.audit import canonical
+from collector.incidents.model import Incident, iso, parse_iso
+from collector.incidents.policy import EmailChannel, Policy, Retry, WebhookChannel
+from collector.incidents.store import write
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "fleetwatch-incidents/1"
+_RETRYABLE_4XX = {408, 425, 429}
+
+
+def enqueue(
+    conn: sqlite3.Connection,
+    inc: Incident,
+    event: str,
+    now: datetime,
+    *,
+    channels: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Record an event to announce. Call inside the ``write()`` transaction that saved ``inc``."""
+    key = f"fleetwatch-{inc.number}-{event}-{inc.audit_seq}"
+    payload = {
+        "event": event,
+        "at": iso(now),
+        "incident": {
+            **inc.contract(),
+            "inventory": inc.inventory,
+            "symptom": inc.symptom,
+            "readings": inc.readings,
+            "runbook": inc.runbook,
+            "cause": inc.cause,
+            "action": inc.action,
+            "result": inc.result,
+            "escalation_level": len(inc.escalations),
+        },
+        **(extra or {}),
+    }
+    conn.execute(
+        "INSERT INTO incident_outbox (key, incident, event, channels, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (key, inc.number, event, None if channels is None else json.dumps(channels), canonical(payload), iso(now)),
+    )
+
+
+@dataclass
+class DeliveryReport:
+    delivered: list[str] = field(default_factory=list)  # idempotency keys
+    retrying: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+class PermanentError(Exception):
+    """The receiver refused the message for good (retrying cannot help)."""
+
+
+def backoff(retry: Retry, attempts: int) -> timedelta:
+    return min(retry.cap, retry.first * (2 ** max(attempts - 1, 0)))
+
+
+def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
+    rows = conn.execute("SELECT * FROM incident_outbox WHERE routed_at IS NULL ORDER BY id").fetchall()
+    for r in rows:
+        payload = json.loads(r["payload"])
+        inc = payload["incident"]
+        if r["channels"] is not None:
+            names = json.loads(r["channels"])
+        else:
+            names = []
+            for route in policy.notify.routes:
+                if (
+                    r["event"] in route.events
+                    and inc["severity"] in route.severities
+                    and (route.tiers is None or inc["tier"] in route.tiers)
+                ):
+                    names += [c for c in route.channels if c not in names]
+        with write(conn):
+            for name in names:
+                known = name in policy.notify.channels
+                conn.execute(
+                    "INSERT OR IGNORE INTO incident_deliveries (outbox_id, channel, key, status, next_at, last_error)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        r["id"],
+                        name,
+                        f"{r['key']}-{name}",
+                        "pending" if known else "rejected",
+                        iso(now),
+                        None if known else "channel not in the policy",
+                    ),
+                )
+            conn.execute("UPDATE incident_outbox SET routed_at = ? WHERE id = ?", (iso(now), r["id"]))
+
+
+async def _send_webhook(client: httpx.AsyncClient, ch: WebhookChannel, key: str, body: dict[str, Any]) -> None:
+    headers = {"Idempotency-Key": key, "User-Agent": USER_AGENT, **ch.headers}
+    resp = await client.post(ch.url, json=body, headers=headers, timeout=ch.timeout.total_seconds())
+    if resp.is_success:
+        return
+    msg = f"HTTP {resp.status_code}: {resp.text[:200]}"
+    if 400 <= resp.status_code < 500 and resp.status_code not in _RETRYABLE_4XX:
+        raise PermanentError(msg)
+    raise RuntimeError(msg)
+
+
+def _email(ch: EmailChannel, key: str, body: dict[str, Any]) -> EmailMessage:
+    inc = body["incident"]
+    msg = EmailMessage()
+    msg["Subject"] = (
+        f"[fleetwatch] {inc['severity']} {body['event']} #{inc['number']} {inc['device']}: {inc['summary']}"
+    )
+    msg["From"] = ch.sender
+    msg["To"] = ", ".join(ch.to)
+    msg["Message-ID"] = f"<{key}@fleetwatch>"
+    msg["X-Fleetwatch-Idempotency-Key"] = key
+    lines = [f"{k}: {v}" for k, v in inc.items() if v not in (None, "", {}, [])]
+    if "escalation" in body:
+        lines.insert(0, f"escalation: {body['escalation']['step']}")
+    msg.set_content("\n".join([f"Incident #{inc['number']} {body['event']} at {body['at']}", "", *lines]) + "\n")
+    return msg
+
+
+def _send_email_sync(ch: EmailChannel, key: str, body: dict[str, Any]) -> None:
+    msg = _email(ch, key, body)
+    try:
+        with smtplib.SMTP(ch.host, ch.port, timeout=ch.timeout.total_seconds()) as smtp:
+            if ch.starttls:
+                smtp.starttls()
+            if ch.username:
+                smtp.login(ch.username, os.environ.get(ch.password_env or "", ""))
+            smtp.send_message(msg)
+    except smtplib.SMTPResponseException as exc:
+        if 500 <= exc.smtp_code < 600:
+            raise PermanentError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+        raise
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [c for c, _ in exc.recipients.values()]
+        if all(500 <= c < 600 for c in codes):
+            raise PermanentError(f"SMTP recipients refused: {exc.recipients}") from exc
+        raise
+
+
+async def deliver_pending(conn: sqlite3.Connection, policy: Policy, now: datetime) -> DeliveryReport:
+    """Route new outbox rows, then send every due delivery once. Never raises for a receiver's fault."""
+    _route(conn, policy, now)
+    report = DeliveryReport()
+    rows = conn.execute(
+        "SELECT d.*, o.incident, o.payload FROM incident_deliveries d JOIN incident_outbox o ON o.id = d.outbox_id"
+        " WHERE d.status = 'pending' ORDER BY d.outbox_id, d.channel"
+    ).fetchall()
+    blocked: set[tuple[str, int]] = set()
+    async with httpx.AsyncClient() as client:
+        for d in rows:
+            lane = (d["channel"], d["incident"])
+            due = parse_iso(d["next_at"])
+            if lane in blocked or (due is not None and due > now):
+                blocked.add(lane)  # keep order per incident and channel
+                continue
+            ch = policy.notify.channels.get(d["channel"])
+            body = {**json.loads(d["payload"]), "idempotency_key": d["key"]}
+            error: str | None = None
+            permanent = False
+            try:
+                if ch is None:
+                    raise PermanentError("channel not in the policy")
+                if isinstance(ch, WebhookChannel):
+                    await _send_webhook(client, ch, d["key"], body)
+                else:
+                    await asyncio.to_thread(_send_email_sync, ch, d["key"], body)
+            except PermanentError as exc:
+                error, permanent = str(exc), True
+            except (httpx.HTTPError, OSError, smtplib.SMTPException, RuntimeError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            attempts = d["attempts"] + 1
+            with write(conn):
+                if error is None:
+                    conn.execute(
+                        "UPDATE incident_deliveries SET status = 'delivered', attempts = ?, delivered_at = ?,"
+                        " last_error = NULL WHERE key = ?",
+                        (attempts, iso(now), d["key"]),
+                    )
+                    report.delivered.append(d["key"])
+                elif permanent:
+                    conn.execute(
+                        "UPDATE incident_deliveries SET status = 'rejected', attempts = ?, last_error = ?"
+                        " WHERE key = ?",
+                        (attempts, error, d["key"]),
+                    )
+                    report.rejected.append(d["key"])
+                    log.error("notification %s rejected by %s: %s", d["key"], d["channel"], error)
+                else:
+                    nxt = now + backoff(policy.notify.retry, attempts)
+                    conn.execute(
+                        "UPDATE incident_deliveries SET attempts = ?, next_at = ?, last_error = ? WHERE key = ?",
+                        (attempts, iso(nxt), error, d["key"]),
+                    )
+                    report.retrying.append(d["key"])
+                    blocked.add(lane)
+                    log.warning("notification %s to %s failed (try %d): %s", d["key"], d["channel"], attempts, error)
+    return report
+
+
+def deliveries(conn: sqlite3.Connection, *, status: str | None = None) -> list[dict[str, Any]]:
+    sql = (
+        "SELECT d.key, d.channel, d.status, d.attempts, d.next_at, d.delivered_at, d.last_error, o.incident, o.event"
+        " FROM incident_deliveries d JOIN incident_outbox o ON o.id = d.outbox_id"
+    )
+    args: tuple[str, ...] = ()
+    if status:
+        sql += " WHERE d.status = ?"
+        args = (status,)
+    return [dict(r) for r in conn.execute(sql + " ORDER BY d.outbox_id, d.channel", args).fetchall()]
