@@ -31,6 +31,24 @@ class IngestStats:
     rule_evals: int = 0
 
 
+    def flat(self) -> dict[str, float]:
+        """Counters as one flat mapping (``rejected_bad_json`` ...), for storage and /metrics."""
+        out: dict[str, float] = {
+            "batches_received": self.batches_received,
+            "batches_stored": self.batches_stored,
+            "batches_duplicate": self.batches_duplicate,
+            "batches_rejected": self.batches_rejected,
+            "polls_stored": self.polls_stored,
+            "readings_stored": self.readings_stored,
+            "rule_eval_seconds_total": self.rule_eval_seconds_total,
+            "rule_evals": self.rule_evals,
+            "agent_dropped_batches": sum(self.agent_dropped_batches.values()),
+        }
+        for reason, n in self.rejected_by_reason.items():
+            out[f"rejected_{reason}"] = n
+        return out
+
+
 @dataclass(frozen=True)
 class Rejection:
     reason: str  # short, counted: bad_frames, bad_magic, too_large, bad_json, bad_schema, bad_version

@@ -137,6 +137,7 @@ class CollectorService:
 
     def tick(self, now: float) -> None:
         self.check_stale(now)
+        self.storage.save_stats(self.stats.flat(), now)
         for obs in self.observers:
             try:
                 obs.tick(now)
@@ -202,4 +203,5 @@ class CollectorService:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             sock.close(0)
+            self.storage.save_stats(self.stats.flat(), self.clock())
             self.storage.close()

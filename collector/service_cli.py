@@ -49,3 +49,22 @@ def run(config_path: Path | None, state: Path | None, verbose: int) -> None:
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+@collector.command("status")
+@click.option("--state", "state", type=click.Path(path_type=Path), default=None, help="state directory")
+@click.option("--json", "as_json", is_flag=True)
+def status(state: Path | None, as_json: bool) -> None:
+    """The collector's own counters: batches received/stored/rejected (by reason), readings stored."""
+    import json
+
+    from collector.query_cli import open_db
+    from collector.storage.sqlite import read_stats
+
+    with open_db(state) as db:
+        stats = read_stats(db)
+    if as_json:
+        click.echo(json.dumps(stats, indent=2, sort_keys=True))
+        return
+    for key, value in stats.items():
+        click.echo(f"{key:32} {value:g}")

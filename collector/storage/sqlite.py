@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS inventory_events (
     detail TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS inventory_events_device ON inventory_events(device_id, ts);
+CREATE TABLE IF NOT EXISTS collector_stats (
+    key TEXT PRIMARY KEY,
+    value REAL NOT NULL,
+    updated REAL NOT NULL
+);
 """
 
 #: Identity fields whose change is worth an inventory event (a swapped board, new firmware).
@@ -270,6 +275,15 @@ class SqliteStorage:
             (ts, device_id, kind, json.dumps(detail)),
         )
 
+    def save_stats(self, stats: Mapping[str, float], now: float) -> None:
+        """Publish the collector's own counters so other processes (CLI, tests) can read them."""
+        with self._lock:
+            self.db.executemany(
+                "INSERT INTO collector_stats(key, value, updated) VALUES (?,?,?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated=excluded.updated",
+                [(k, float(v), now) for k, v in stats.items()],
+            )
+
     def prune(self, now: float, retention_s: float) -> int:
         """Delete samples older than the retention, series by series (uses the clustered key)."""
         cutoff = now - retention_s
@@ -376,6 +390,10 @@ def read_history(
             )
         out[tuple(sorted(lab.items()))] = [Sample(float(ts), float(v)) for ts, v in q.fetchall()]
     return out
+
+
+def read_stats(db: sqlite3.Connection) -> dict[str, float]:
+    return dict(db.execute("SELECT key, value FROM collector_stats ORDER BY key"))
 
 
 def read_events(db: sqlite3.Connection, device_id: str | None = None, limit: int = 100) -> list[dict[str, object]]:
