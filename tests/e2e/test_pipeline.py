@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import time
 
@@ -55,7 +56,8 @@ def test_polls_arrive_as_series_and_inventory(stack: Stack):
     # The waste bottle reports 35 = remaining space (RFC 3805 receptacle): it is 65 % full.
     assert {round(v) for _, _, v in percent} == {64, 38, 7, 91, 65}
     dead_up = _samples(stack, "dead", "up")
-    assert dead_up and all(v == 0.0 for _, _, v in dead_up)
+    assert dead_up
+    assert all(v == 0.0 for _, _, v in dead_up)
     dead_latest = stack.cli_json("latest", "dead")
     assert dead_latest["errors"][0]["probe"] == "snmp"
     assert "no response" in dead_latest["errors"][0]["message"]
@@ -110,6 +112,6 @@ def test_collector_outage_loses_nothing(stack: Stack):
     stack.collector.start()
     wait_for(lambda: len(_samples(stack, "lexmark", "up")) >= len(before) + 5, 30, "outage polls delivered")
     after = [ts for _, ts, _ in _samples(stack, "lexmark", "up")]
-    gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(after)]
     assert max(gaps) < 2.5, f"a poll taken during the outage is missing: gaps {gaps}"
     assert len(after) == len(set(after))
