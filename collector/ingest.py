@@ -29,6 +29,7 @@ class IngestStats:
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     rule_eval_seconds_total: float = 0.0
     rule_evals: int = 0
+    agents_refused: int = 0  # CURVE handshakes refused (unknown key)
 
 
     def flat(self) -> dict[str, float]:
@@ -43,6 +44,7 @@ class IngestStats:
             "rule_eval_seconds_total": self.rule_eval_seconds_total,
             "rule_evals": self.rule_evals,
             "agent_dropped_batches": sum(self.agent_dropped_batches.values()),
+            "agents_refused": self.agents_refused,
         }
         for reason, n in self.rejected_by_reason.items():
             out[f"rejected_{reason}"] = n

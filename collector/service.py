@@ -137,6 +137,11 @@ class CollectorService:
 
     def tick(self, now: float) -> None:
         self.check_stale(now)
+        if self.config.curve.enabled:
+            from collector.security import CountingAuthenticator, reload_allowed
+
+            reload_allowed(self.config.curve, self.ctx)  # key rotation without a restart
+            self.stats.agents_refused = CountingAuthenticator.refused
         self.storage.save_stats(self.stats.flat(), now)
         for obs in self.observers:
             try:
@@ -203,5 +208,9 @@ class CollectorService:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             sock.close(0)
+            if self.config.curve.enabled:
+                from collector.security import stop as stop_auth
+
+                stop_auth(self.ctx)
             self.storage.save_stats(self.stats.flat(), self.clock())
             self.storage.close()
