@@ -143,8 +143,10 @@ def verify(conn: sqlite3.Connection, incident_rows: dict[int, dict[str, Any]]) -
     for seq, at, incident, actor, action, data, snapshot, prev, stored_hash in cur:
         n += 1
         if seq != expected_seq:
-            missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}..{seq - 1}"
-            problems.append(Problem(seq, incident, f"entries {missing} are missing (deleted)"))
+            missing = (
+                f"entry {expected_seq} is" if seq == expected_seq + 1 else f"entries {expected_seq}..{seq - 1} are"
+            )
+            problems.append(Problem(seq, incident, f"{missing} missing before it (deleted)"))
         try:
             entry = {
                 "seq": seq,

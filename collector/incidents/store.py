@@ -68,7 +68,7 @@ CREATE TABLE IF NOT EXISTS incident_maintenance (
     timezone TEXT NOT NULL,            -- recurring: wall-clock zone of the occurrences
     reason TEXT NOT NULL,
     created_by TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT
 );
 
 -- Lifecycle events to announce; written in the same transaction as the change (CLI included).

@@ -1,0 +1,148 @@
+"""The audit log is tamper-evident: `fleetwatch audit verify` names what was edited, deleted or reordered."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from collector.cli import main
+from collector.incidents import audit, store
+from collector.incidents.manager import IncidentService, acknowledge, add_note
+from collector.incidents.testing import device, event, make_policy, paris
+
+T0 = paris(2026, 1, 12, 10, 0)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    """Two incidents, seven audit entries: 1 open, 2 open, 3 ack #1, 4 note #1, 5 note #2, 6 resolve #2, 7 note #1."""
+    svc = IncidentService(tmp_path / "fleetwatch.db", make_policy())
+    devs = {"printer-1": device(), "printer-2": device("printer-2")}
+    svc.handle([event("firing", T0), event("firing", T0, device_id="printer-2")], devs, T0)
+    acknowledge(svc.conn, 1, "ana", T0 + timedelta(minutes=1))
+    add_note(svc.conn, 1, "on my way", "ana", T0 + timedelta(minutes=2))
+    add_note(svc.conn, 2, "same jam as last week", "bob", T0 + timedelta(minutes=3))
+    svc.handle([event("resolved", T0 + timedelta(minutes=4), device_id="printer-2")], devs, T0)
+    add_note(svc.conn, 1, "roller worn", "ana", T0 + timedelta(minutes=5))
+    svc.close()
+    return tmp_path
+
+
+def _verify(state: Path) -> tuple[int, str]:
+    r = CliRunner().invoke(main, ["audit", "verify", "--state", str(state)])
+    return r.exit_code, r.output
+
+
+def _sql(state: Path, *statements: str) -> None:
+    conn = sqlite3.connect(state / "fleetwatch.db")
+    for s in statements:
+        conn.execute(s)
+    conn.commit()
+    conn.close()
+
+
+def test_untouched_log_verifies(state: Path) -> None:
+    code, out = _verify(state)
+    assert code == 0, out
+    assert "ok: 7 entries, 2 incidents" in out
+
+
+def test_row_edited_in_sqlite_is_caught(state: Path) -> None:
+    _sql(state, "UPDATE incidents SET state = 'closed', cause = 'nothing' WHERE number = 1")
+    code, out = _verify(state)
+    assert code == 1
+    assert "incident 1: row differs from audit entry 7 in cause, state (edited directly)" in out
+
+
+def test_entry_edited_is_caught(state: Path) -> None:
+    _sql(state, "UPDATE incident_audit SET actor = 'mallory' WHERE seq = 3")
+    code, out = _verify(state)
+    assert code == 1
+    assert "entry 3 (incident 1): content does not match its hash (entry edited: acknowledge)" in out
+
+
+def test_entry_rehashed_after_edit_is_still_caught(state: Path) -> None:
+    """A forger who recomputes the edited entry's hash breaks the link to the next entry."""
+    conn = sqlite3.connect(state / "fleetwatch.db")
+    conn.row_factory = sqlite3.Row
+    r = dict(conn.execute("SELECT * FROM incident_audit WHERE seq = 4").fetchone())
+    r["data"] = '{"text":"never went"}'
+    new = audit.entry_hash({**r, "data": json.loads(r["data"]), "snapshot": json.loads(r["snapshot"])})
+    conn.execute("UPDATE incident_audit SET data = ?, hash = ? WHERE seq = 4", (r["data"], new))
+    conn.commit()
+    conn.close()
+    code, out = _verify(state)
+    assert code == 1
+    assert "entry 5 (incident 2): prev_hash does not match" in out
+
+
+def test_deleted_entry_is_caught(state: Path) -> None:
+    _sql(state, "DELETE FROM incident_audit WHERE seq = 5")
+    code, out = _verify(state)
+    assert code == 1
+    assert "entry 6 (incident 2): entry 5 is missing before it (deleted)" in out
+
+
+def test_deleted_last_entry_is_caught_through_the_row(state: Path) -> None:
+    _sql(state, "DELETE FROM incident_audit WHERE seq = 7")
+    code, out = _verify(state)
+    assert code == 1
+    assert "incident 1: row claims audit entry 7, log ends at 4" in out
+
+
+def test_reordered_entries_are_caught(state: Path) -> None:
+    _sql(
+        state,
+        "UPDATE incident_audit SET seq = -1 WHERE seq = 4",
+        "UPDATE incident_audit SET seq = 4 WHERE seq = 5",
+        "UPDATE incident_audit SET seq = 5 WHERE seq = -1",
+    )
+    code, out = _verify(state)
+    assert code == 1
+    assert "entry 4 (incident 2): content does not match its hash" in out
+    assert "entry 5 (incident 1): content does not match its hash" in out
+
+
+def test_deleted_and_inserted_rows_are_caught(state: Path) -> None:
+    conn = sqlite3.connect(state / "fleetwatch.db")
+    conn.row_factory = sqlite3.Row
+    row = dict(conn.execute("SELECT * FROM incidents WHERE number = 2").fetchone())
+    conn.execute("DELETE FROM incidents WHERE number = 2")
+    row["number"] = 3
+    conn.execute(f"INSERT INTO incidents ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+    conn.commit()
+    conn.close()
+    code, out = _verify(state)
+    assert code == 1
+    assert "incident 3: row has no audit entry" in out
+    assert "entry 6 (incident 2): incident is in the log but its row is gone (deleted)" in out
+
+
+def test_timeline_comes_from_the_log(state: Path) -> None:
+    conn = store.connect(state / "fleetwatch.db")
+    assert [(e.action, e.actor) for e in audit.timeline(conn, 1)] == [
+        ("open", "fleetwatch"),
+        ("acknowledge", "ana"),
+        ("note", "ana"),
+        ("note", "ana"),
+    ]
+
+
+def test_real_command_exit_code(state: Path) -> None:
+    _sql(state, "UPDATE incidents SET assignee = 'nobody' WHERE number = 2")
+    proc = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "audit", "verify", "--state", str(state)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "incident 2: row differs from audit entry 6 in assignee" in proc.stdout
