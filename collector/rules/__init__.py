@@ -4,8 +4,8 @@
 see ``rules/README.md`` for the rule language and the test format.
 """
 
-from collector.rules.evaluator import RuleEngine
+from collector.rules.evaluator import RuleEngine, device_info
 from collector.rules.loader import RuleError, load_rules
 from collector.rules.model import Rule
 
-__all__ = ["Rule", "RuleEngine", "RuleError", "load_rules"]
+__all__ = ["Rule", "RuleEngine", "RuleError", "device_info", "load_rules"]

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.wire import DevicePoll
 from collector.alerts import AlertEvent, AlertState
 from collector.rules import conditions
 from collector.rules.conditions import Hit, SeriesHistory, SeriesKey, Snapshot
@@ -51,6 +52,19 @@ class _Active:
     cleared_since: float | None = None  # firing, but clear since then (keep_firing_for running)
     values: dict[str, float | str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+
+
+def device_info(poll: DevicePoll) -> dict[str, Any]:
+    """What ``evaluate`` needs to know about a device (rule ``match`` and templates), from a poll.
+
+    A failed poll may carry less identity than a good one; callers that keep
+    the last good poll's info for unreachable devices keep matching stable.
+    """
+    info: dict[str, Any] = poll.device.model_dump(mode="json", exclude_none=True)
+    info["labels"] = dict(poll.labels)
+    if poll.parent is not None:
+        info["parent"] = poll.parent
+    return info
 
 
 class RuleEngine:

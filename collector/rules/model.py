@@ -250,7 +250,7 @@ class Rule(_Strict):
     identity: list[str] | None = None  # labels that make one alert; default: all labels of the series
     severity: Severity
     resolve: Literal["auto", "manual"] = "auto"
-    incident_type: Literal["fault", "supply"] = "fault"
+    incident_type: Literal["fault", "supply", "supply_order", "inspection"] = "fault"  # as AlertEvent
     suppresses_device: bool = False
     labels: dict[str, str] = Field(default_factory=dict)  # static labels added to the alert
     annotations: dict[str, Template] = Field(default_factory=dict)  # summary, description, runbook ...

@@ -9,7 +9,7 @@ import pytest
 
 from agent.wire import Device, DevicePoll, PrinterStatus, Supply, SupplyState
 from collector.alerts import AlertEvent, AlertState
-from collector.rules import RuleEngine
+from collector.rules import RuleEngine, device_info
 from collector.rules.loader import parse_text
 from collector.rules.model import Rule
 from collector.series import Reading, flatten, labels_of
@@ -451,3 +451,15 @@ severity: P3
     ]
     out = engine.evaluate("sw", [oper("down", "1"), oper("down", "2"), *admin], {}, 0)
     assert [e.labels for e in out] == [(("ifindex", "1"),)]
+
+
+def test_device_info_from_a_poll_feeds_match_and_templates() -> None:
+    poll = _poll(True, 5).model_copy(update={"labels": {"site": "paris"}})
+    poll.device.vendor, poll.device.model = "Brother", "HL-5370DW"
+    rs = one_rule(
+        TONER_LOW.replace("for: 2m", "")
+        .replace("{kind: printer}", "{kind: printer, vendor: brother, labels: {site: paris}}")
+        .replace("{{ device }} {{ color }} toner at {{ value }}%", "{{ vendor }} {{ model }} {{ device_kind }}")
+    )
+    [ev] = RuleEngine(rs).evaluate("p1", flatten(poll), device_info(poll), 0)
+    assert ev.annotations["summary"] == "Brother HL-5370DW printer"

@@ -87,7 +87,7 @@ def rule_file(body: str, name: str = "bad_rule", group: str = "g") -> str:
         pytest.param(
             'condition: {threshold: {metric: x, op: "<", value: 1}}\nseverity: P3\nincident_type: repair',
             "incident_type",
-            "'fault' or 'supply'",
+            "'fault', 'supply', 'supply_order' or 'inspection'",
             id="bad_incident_type",
         ),
         pytest.param(

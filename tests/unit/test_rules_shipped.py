@@ -51,3 +51,27 @@ def test_each_rule_file_starts_with_documentation() -> None:
     for path in sorted(RULES.glob("*.yaml")):
         head = path.read_text().splitlines()[:3]
         assert all(line.startswith("#") for line in head), f"{path.name}: no doc comment on top"
+
+
+def test_readme_worked_example_is_true(tmp_path: Path) -> None:
+    """The rule and test shown in rules/README.md run as shown."""
+    readme = (RULES / "README.md").read_text()
+    blocks = {}
+    for block in readme.split("```yaml\n")[1:]:
+        body = block.split("```", 1)[0]
+        first = body.splitlines()[0]
+        if first.startswith("# my-rules/"):
+            blocks[first.removeprefix("# ")] = body
+    assert set(blocks) == {"my-rules/toner.yaml", "my-rules/tests/toner_test.yaml"}
+    for name, body in blocks.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(body)
+    checks, failures = run_file(tmp_path / "my-rules/tests/toner_test.yaml")
+    assert [str(f) for f in failures] == []
+    assert checks == 4
+    override = readme.split("## Your own rules", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "override.yaml").write_text(override)
+    rules, errors = load_rules([RULES, tmp_path / "override.yaml"])
+    assert errors == []
+    assert "maintenance_overdue" not in {r.alert for r in rules}
+    assert next(r for r in rules if r.alert == "door_open").for_ == 120
