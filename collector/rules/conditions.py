@@ -12,6 +12,7 @@ much as the rules need: a few samples or a time window.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -177,7 +178,7 @@ def _num(v: float | str) -> float | None:
 def _text(v: float | str) -> str:
     if isinstance(v, str):
         return v
-    return str(int(v)) if v == int(v) else str(v)
+    return str(int(v)) if math.isfinite(v) and v == int(v) else str(v)
 
 
 def _last(samples: deque[tuple[float, float | str]], n: int) -> list[float | str] | None:

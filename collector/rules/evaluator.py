@@ -93,10 +93,16 @@ class RuleEngine:
         active = self._active.setdefault(device_id, {})
         events: list[AlertEvent] = []
         for rule in self.rules.values():
-            if not rule.match.matches(device):
+            try:
+                if not rule.match.matches(device):
+                    continue
+                hits = conditions.evaluate(rule.condition, snap, rule.identity)
+                clears = conditions.evaluate(rule.clear, snap, rule.identity) if rule.clear is not None else None
+            except Exception:  # one rule meeting odd data must not stop the device's other rules
+                log.exception(
+                    "rule %s on device %s: evaluation failed, alerts left as they were", rule.alert, device_id
+                )
                 continue
-            hits = conditions.evaluate(rule.condition, snap, rule.identity)
-            clears = conditions.evaluate(rule.clear, snap, rule.identity) if rule.clear is not None else None
             keys = set(hits) | {k for (name, k) in active if name == rule.alert}
             for key in sorted(keys):
                 ev = self._step(rule, device_id, device, key, hits.get(key), clears, active, now)

@@ -247,7 +247,7 @@ class Rule(_Strict):
     clear: Condition | None = None  # hysteresis: once firing, resolve only when this holds
     for_: Duration = Field(0.0, alias="for")
     keep_firing_for: Duration = 0.0
-    identity: list[str] | None = None  # labels that make one alert; default: all labels of the series
+    identity: OneOrMany | None = None  # labels that make one alert; default: all labels of the series
     severity: Severity
     resolve: Literal["auto", "manual"] = "auto"
     incident_type: Literal["fault", "supply", "supply_order", "inspection"] = "fault"  # as AlertEvent

@@ -463,3 +463,18 @@ def test_device_info_from_a_poll_feeds_match_and_templates() -> None:
     )
     [ev] = RuleEngine(rs).evaluate("p1", flatten(poll), device_info(poll), 0)
     assert ev.annotations["summary"] == "Brother HL-5370DW printer"
+
+
+@pytest.mark.parametrize("odd", [float("nan"), float("inf"), -float("inf")], ids=["nan", "inf", "minus_inf"])
+def test_odd_numbers_from_a_device_do_not_crash_any_shipped_rule(odd: float) -> None:
+    from collector.paths import shipped_rules_dir
+    from collector.rules import load_rules
+
+    shipped, _ = load_rules([shipped_rules_dir()])
+    engine = RuleEngine(shipped)
+    metrics = ["supply_percent", "supply_state", "tray_state", "up", "uptime_seconds", "if_in_errors", "if_oper_status"]
+    for t in (0, 60, 120):
+        readings = [Reading(m, labels_of(supply="1.1", type="toner", ifindex="1", tray="1"), odd) for m in metrics]
+        engine.evaluate("d", readings, {"kind": "printer"}, t)
+        engine.evaluate("d", readings, {"kind": "network"}, t)
+    assert all(a.state in (AlertState.pending, AlertState.firing) for a in engine.alerts())
