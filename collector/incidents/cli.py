@@ -116,7 +116,7 @@ def list_cmd(state_dir: str | None, status: str | None, severity: str | None, as
 def show(state_dir: str | None, number: int, as_json: bool) -> None:
     """Show one incident with its timeline."""
     conn = _conn(state_dir)
-    inc = _act(lambda: manager._load(conn, number))
+    inc = _act(lambda: manager.get_incident(conn, number))
     events = audit_log.timeline(conn, number)
     if as_json:
         record = inc.to_row() | {"timeline": [e.__dict__ for e in events]}

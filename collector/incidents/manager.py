@@ -64,6 +64,21 @@ def _device_from_json(s: str) -> DeviceInfo:
     return DeviceInfo(**json.loads(s))
 
 
+class _Inventory:
+    """Devices for parent chains: the collector's latest map, else what an alert row stored (looked up lazily)."""
+
+    def __init__(self, known: Mapping[str, DeviceInfo], conn: sqlite3.Connection) -> None:
+        self.known, self.conn = known, conn
+
+    def get(self, device_id: str) -> DeviceInfo | None:
+        if device_id in self.known:
+            return self.known[device_id]
+        row = self.conn.execute(
+            "SELECT device_info FROM incident_alerts WHERE device = ? ORDER BY updated_at DESC LIMIT 1", (device_id,)
+        ).fetchone()
+        return _device_from_json(row["device_info"]) if row else None
+
+
 class IncidentService:
     def __init__(self, db_path: str | Path, policy: Policy) -> None:
         self.policy = policy
@@ -162,17 +177,29 @@ class IncidentService:
 
     # -- internals -----------------------------------------------------------------------------------------
 
-    def _device(self, device_id: str, devices: Mapping[str, DeviceInfo]) -> DeviceInfo:
-        return devices.get(device_id) or self._devices.get(device_id) or DeviceInfo(device_id=device_id)
+    def _device(self, device_id: str, devices: Mapping[str, DeviceInfo]) -> DeviceInfo | None:
+        return devices.get(device_id) or _Inventory(self._devices, self.conn).get(device_id)
 
-    def _record(self, ev: AlertEvent, dev: DeviceInfo, when: datetime) -> None:
+    def _record(self, ev: AlertEvent, dev: DeviceInfo | None, when: datetime) -> None:
+        """Upsert the alert's state. An unknown device keeps the inventory stored earlier.
+
+        A resolved -> firing change starts a new episode: the old hold reason is history.
+        """
         state = "firing" if ev.state == AlertState.firing else "resolved"
         self.conn.execute(
             "INSERT INTO incident_alerts (fingerprint, device, rule, severity, state, suppresses_device, event,"
             " device_info, first_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(fingerprint) DO UPDATE SET state = excluded.state, severity = excluded.severity,"
-            " suppresses_device = excluded.suppresses_device, event = excluded.event,"
-            " device_info = excluded.device_info, updated_at = excluded.updated_at",
+            " ON CONFLICT(fingerprint) DO UPDATE SET"
+            " severity = excluded.severity, suppresses_device = excluded.suppresses_device, event = excluded.event,"
+            " device_info = CASE WHEN ? THEN excluded.device_info ELSE incident_alerts.device_info END,"
+            " updated_at = excluded.updated_at,"
+            " held_reason = CASE WHEN incident_alerts.state = 'resolved' AND excluded.state = 'firing'"
+            "   THEN NULL ELSE incident_alerts.held_reason END,"
+            " held_since = CASE WHEN incident_alerts.state = 'resolved' AND excluded.state = 'firing'"
+            "   THEN NULL ELSE incident_alerts.held_since END,"
+            " first_at = CASE WHEN incident_alerts.state = 'resolved' AND excluded.state = 'firing'"
+            "   THEN excluded.first_at ELSE incident_alerts.first_at END,"
+            " state = excluded.state",
             (
                 ev.fingerprint,
                 ev.device_id,
@@ -181,9 +208,10 @@ class IncidentService:
                 state,
                 int(ev.suppresses_device),
                 _event_json(ev),
-                _device_json(dev),
+                _device_json(dev or DeviceInfo(device_id=ev.device_id)),
                 iso(when),
                 iso(when),
+                dev is not None,
             ),
         )
 
@@ -201,14 +229,11 @@ class IncidentService:
             " ORDER BY fingerprint"
         ):
             down.setdefault(r["device"], []).append((r["fingerprint"], r["rule"]))
-        devices = dict(self._devices)
-        for r in self.conn.execute("SELECT device, device_info FROM incident_alerts"):
-            devices.setdefault(r["device"], _device_from_json(r["device_info"]))
         return hold_reason(
             fingerprint=ev.fingerprint,
             suppresses_device=ev.suppresses_device,
             device=dev,
-            devices=devices,
+            devices=_Inventory(self._devices, self.conn),
             down=down,
             windows=maintenance.load(self.conn),
             now=when,
@@ -427,7 +452,7 @@ def _acknowledged(inc: Incident, when: datetime, by: str) -> Incident:
 # -- human actions (CLI, web) ------------------------------------------------------------------------------
 
 
-def _load(conn: sqlite3.Connection, number: int) -> Incident:
+def get_incident(conn: sqlite3.Connection, number: int) -> Incident:
     inc = store.get(conn, number)
     if inc is None:
         raise NotFoundError(f"no incident #{number}")
@@ -444,7 +469,7 @@ def _require(inc: Incident, action: str, *allowed: State) -> None:
 def acknowledge(conn: sqlite3.Connection, number: int, by: str, now: float | datetime) -> Incident:
     when = utc(now)
     with write(conn):
-        inc = _load(conn, number)
+        inc = get_incident(conn, number)
         _require(inc, "acknowledge", State.open)
         inc = store.save(conn, _acknowledged(inc, when, by), action="acknowledge", actor=by)
         notify.enqueue(conn, inc, "acknowledge", when)
@@ -455,7 +480,7 @@ def assign(conn: sqlite3.Connection, number: int, person: str, by: str, now: flo
     """Assigning starts the work (in_progress) and counts as the response if nobody acknowledged yet."""
     when = utc(now)
     with write(conn):
-        inc = _load(conn, number)
+        inc = get_incident(conn, number)
         _require(inc, "assign", *[s for s in State if s in (State.open, State.acknowledged, State.in_progress)])
         first_ack = inc.acknowledged_at is None
         inc = _acknowledged(inc, when, by).model_copy(update={"state": State.in_progress, "assignee": person})
@@ -470,7 +495,7 @@ def add_note(conn: sqlite3.Connection, number: int, text: str, by: str, now: flo
     if not text.strip():
         raise ValueError("empty note")
     with write(conn):
-        inc = _load(conn, number)
+        inc = get_incident(conn, number)
         inc = inc.model_copy(update={"notes": [*inc.notes, Note(at=when, by=by, text=text)], "updated_at": when})
         return store.save(conn, inc, action="note", actor=by, data={"text": text})
 
@@ -489,7 +514,7 @@ def resolve(
     if not cause.strip() or not action.strip():
         raise ValueError("resolve needs a cause and the action taken")
     with write(conn):
-        inc = _load(conn, number)
+        inc = get_incident(conn, number)
         _require(inc, "resolve", State.open, State.acknowledged, State.in_progress)
         inc = _resolved(inc, when, by, cause=cause, action=action, result=result or "fixed")
         inc = store.save(
@@ -502,7 +527,7 @@ def resolve(
 def close(conn: sqlite3.Connection, number: int, by: str, now: float | datetime) -> Incident:
     when = utc(now)
     with write(conn):
-        inc = _load(conn, number)
+        inc = get_incident(conn, number)
         _require(inc, "close", State.resolved)
         inc = inc.model_copy(update={"state": State.closed, "closed_at": when, "closed_by": by, "updated_at": when})
         return store.save(conn, inc, action="close", actor=by)
@@ -512,7 +537,7 @@ def reopen(conn: sqlite3.Connection, number: int, by: str, now: float | datetime
     """A person reopens (the fix did not hold); not counted as a repeat, which means the fault returned."""
     when = utc(now)
     with write(conn):
-        inc = _load(conn, number)
+        inc = get_incident(conn, number)
         _require(inc, "reopen", State.resolved, State.closed)
         inc = store.save(conn, _reopened(inc, when), action="reopen", actor=by, data={"reason": reason})
         notify.enqueue(conn, inc, "reopen", when)

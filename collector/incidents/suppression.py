@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Protocol
 
 from collector.incidents.maintenance import Window
 from collector.incidents.model import DeviceInfo
@@ -18,12 +19,16 @@ from collector.incidents.model import DeviceInfo
 MAX_PARENT_DEPTH = 16  # guards against a parent cycle in inventory data
 
 
+class Devices(Protocol):
+    def get(self, device_id: str, /) -> DeviceInfo | None: ...
+
+
 def hold_reason(
     *,
     fingerprint: str,
     suppresses_device: bool,
     device: DeviceInfo,
-    devices: Mapping[str, DeviceInfo],
+    devices: Devices,
     down: Mapping[str, list[tuple[str, str]]],
     windows: Iterable[Window],
     now: datetime,

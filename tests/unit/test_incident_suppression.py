@@ -172,3 +172,36 @@ def test_unreachable_device_suppresses_its_own_supply_rules(svc: IncidentService
     t1 = T0 + timedelta(minutes=5)
     opened = svc.handle([event("resolved", t1, rule="unreachable", severity="P1", suppresses_device=True)], devs, t1)
     assert sorted(i.rule for i in opened) == ["toner_low", "unreachable"]
+
+
+def test_second_hold_episode_starts_its_own_clock(svc: IncidentService) -> None:
+    maintenance.add(svc.conn, _one_off("device", "printer-1", T0 - timedelta(hours=1), T0 + timedelta(hours=3)))
+    devs = {"printer-1": device()}
+    svc.handle([event("firing", T0)], devs, T0)
+    svc.handle([event("resolved", T0 + timedelta(minutes=5))], devs, T0 + timedelta(minutes=5))
+    t2 = T0 + timedelta(hours=1)
+    svc.handle([event("firing", t2)], devs, t2)
+    (held,) = held_alerts(svc.conn)
+    assert held["held_since"] == "2026-01-12T10:00:00Z"  # t2, not the first episode's start
+
+
+def test_restarted_collector_without_inventory_still_knows_parents(tmp_path) -> None:
+    policy = make_policy()
+    first = IncidentService(tmp_path / "fleetwatch.db", policy)
+    first.handle(
+        [event("firing", T0, rule="toner_low", severity="P3")],
+        {"printer-1": device("printer-1", parent="switch-1")},
+        T0,
+    )
+    first.close()
+    svc = IncidentService(tmp_path / "fleetwatch.db", policy)  # fresh process, devices not passed
+    down = {"suppresses_device": True, "rule": "unreachable", "severity": "P1"}
+    t1 = T0 + timedelta(minutes=1)
+    opened = svc.handle(
+        [event("firing", t1, device_id="printer-1", **down), event("firing", t1, device_id="switch-1", **down)], {}, t1
+    )
+    assert [i.device for i in opened] == ["switch-1"]
+    (held,) = held_alerts(svc.conn)
+    assert (held["device"], held["held_reason"]) == ("printer-1", "parent switch-1 down (unreachable)")
+    assert store.latest_for(svc.conn, "printer-1|toner_low|").inventory["serial"] == "SN-printer-1"
+    svc.close()
