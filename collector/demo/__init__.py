@@ -1,0 +1,1 @@
+"""The simulated fleet behind ``make demo`` and the integration tests (see ``fleet``)."""
