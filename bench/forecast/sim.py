@@ -10,7 +10,7 @@ What makes it realistic, and hard for a straight line:
   given to the forecaster) and unannounced closures (not in it);
 - day-to-day noise, month-end bursts, a slow random walk of demand and the
   occasional step change (a team moves in or out);
-- coverage noise per hour and a slow drift of coverage per cartridge;
+- coverage noise per hour and a drifting job mix (AR(1), two-week time constant);
   cartridges of one model differ by a few percent in yield;
 - levels reported as integer percent (truncated) or in 10% steps with a
   per-device rounding convention (floor / round / ceil);
@@ -122,7 +122,15 @@ def simulate(seed: int = 0, n_devices: int = 40) -> tuple[list[SupplyTruth], fro
         for slot, kind, ppp_nominal in MODELS[model]:
             ppp_dev = ppp_nominal / coverage_dev if kind == "consumed" else ppp_nominal
             cov_h = np.exp(rng.normal(0, 0.5, n_hours) - 0.125)  # per-hour job coverage noise, mean 1
-            use = pages_h * cov_h  # "nominal pages" of toner consumed per hour
+            # the job mix drifts: log coverage is AR(1), stationary sd 0.15, time constant two weeks
+            phi = math.exp(-1.0 / (14 * 24))
+            shocks = rng.normal(0, 0.15 * math.sqrt(1 - phi**2), n_hours)
+            mix = np.empty(n_hours)
+            acc = float(rng.normal(0, 0.15))
+            for i in range(n_hours):
+                acc = phi * acc + shocks[i]
+                mix[i] = acc
+            use = pages_h * cov_h * np.exp(mix)  # "nominal pages" of toner consumed per hour
             level_true = np.zeros(n_hours)
             carts: list[tuple[float, float]] = []
             h = 0
@@ -130,8 +138,7 @@ def simulate(seed: int = 0, n_devices: int = 40) -> tuple[list[SupplyTruth], fro
             install_t = t0 - DAY * 30  # before history
             while h < n_hours:
                 ppp_cart = ppp_dev * rng.normal(1.0, 0.04) * float(np.exp(rng.normal(0, 0.08)))
-                drift = np.exp(np.cumsum(rng.normal(0, 0.01, n_hours - h)))  # coverage drifts slowly
-                used = np.cumsum(use[h:] * drift) / (ppp_cart * 100.0) * 100.0
+                used = np.cumsum(use[h:]) / ppp_cart
                 rem = remaining - used
                 dry = int(np.searchsorted(-rem, 0.0))  # first hour with rem <= 0
                 empty_t = hours_t[h + dry] if h + dry < n_hours else math.inf

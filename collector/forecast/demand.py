@@ -36,6 +36,7 @@ class Demand:
     hourly_cum: np.ndarray  # 25 values, 0 at 00:00 .. 1 at 24:00 (local)
     holiday_factor: float  # a holiday prints this fraction of an average working weekday
     weekly_cv: float  # relative spread of weekly totals: how steady the device is
+    daily_cv: float  # relative spread of a working day's total around its weekday's mean
     history_days: float
     calendar: Calendar
     holiday_days: np.ndarray  # local day numbers of the calendar's holidays
@@ -93,6 +94,7 @@ def default_demand(calendar: Calendar, pages_per_weekday: float = 1.0) -> Demand
         hourly_cum=_cum_share(_DEFAULT_HOURLY),
         holiday_factor=0.05,
         weekly_cv=0.3,
+        daily_cv=0.5,
         history_days=0.0,
         calendar=calendar,
         holiday_days=_holiday_days(calendar),
@@ -125,7 +127,7 @@ def learn_demand(
         rate = (cum[-1] - cum[0]) / max(t[-1] - t[0], 1.0) * 86400.0
         week_avg = _DEFAULT_WEEK.mean()
         d = default_demand(calendar, rate / week_avg)
-        return Demand(d.daily, d.hourly_cum, d.holiday_factor, 0.5, span_days, calendar, hol)
+        return Demand(d.daily, d.hourly_cum, d.holiday_factor, 0.5, 0.6, span_days, calendar, hol)
 
     days = np.arange(first_day, last_day + 1)
     edges = np.array([calendar.day_start(int(d)) for d in range(first_day, last_day + 2)])
@@ -165,4 +167,10 @@ def learn_demand(
         weekly_cv = float(wk.std(ddof=1) / wk.mean()) if wk.mean() > 0 else 1.0
     else:
         weekly_cv = 0.35
-    return Demand(daily, hourly_cum, holiday_factor, weekly_cv, span_days, calendar, hol)
+    work_days = (wd < 5) & ~is_hol
+    if work_days.sum() >= 5 and work_mean > 0:
+        dev = totals[work_days] / np.maximum(daily[wd[work_days]], 1e-9) - 1.0
+        daily_cv = float(min(np.sqrt(np.average(dev**2, weights=w[work_days])), 2.0))
+    else:
+        daily_cv = 0.5
+    return Demand(daily, hourly_cum, holiday_factor, weekly_cv, daily_cv, span_days, calendar, hol)
