@@ -31,7 +31,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     next_cmd,
 )
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
-from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.proto import errind, rfc1902, rfc1905
 
 Value = int | bytes | str | None
 Oid = tuple[int, ...]
@@ -77,14 +77,17 @@ PRIV_PROTOCOLS = {
     "aes256": _auth.USM_PRIV_CFB256_AES,
 }
 
-_AUTH_INDICATIONS = (
-    "unknownUserName",
-    "wrongDigest",
-    "decryptionError",
-    "unsupportedSecurityLevel",
-    "unknownEngineID",
-    "notInTimeWindow",
-    "authenticationFailure",
+#: SNMPv3 error indications (pysnmp classes, checked against snmpsim) -> what the user must fix.
+#: Matched by class: str() of an indication is its description ("Wrong SNMP PDU digest"), not its name.
+_AUTH_PROBLEMS: tuple[tuple[type[errind.ErrorIndication], str], ...] = (
+    (errind.WrongDigest, "wrong authentication key or protocol"),
+    (errind.AuthenticationFailure, "wrong authentication key or protocol"),
+    (errind.DecryptionError, "wrong privacy key or protocol"),
+    (errind.UnknownUserName, "unknown user"),
+    (errind.UnknownSecurityName, "unknown user"),
+    (errind.UnsupportedSecurityLevel, "security level does not match the user's (noAuthNoPriv/authNoPriv/authPriv)"),
+    (errind.NotInTimeWindow, "not in time window (device clock/engine boots)"),
+    (errind.UnknownEngineID, "unknown engine ID"),
 )
 
 
@@ -184,8 +187,12 @@ class SnmpSession:
 
     def _raise_for(self, error_indication: object) -> None:
         text = str(error_indication)
-        if any(k.lower() in text.lower() for k in _AUTH_INDICATIONS):
-            raise SnmpAuthError(f"{self.name}: SNMPv3 authentication failed ({text}); check user and keys")
+        for kind, problem in _AUTH_PROBLEMS:
+            if isinstance(error_indication, kind):
+                user = self.credentials.user or ""
+                raise SnmpAuthError(f"{self.name}: SNMPv3 user {user!r}: {problem} ({text})")
+        if isinstance(error_indication, errind.EncryptionError):
+            raise SnmpError(f"{self.name}: SNMPv3 privacy (DES/AES) unavailable: install the 'cryptography' package")
         if "timed out" in text.lower() or "timeout" in text.lower():
             raise SnmpTimeout(f"{self.name}: no response after {self.retries + 1} attempt(s) of {self.timeout:g}s")
         raise SnmpError(f"{self.name}: {text}")
