@@ -3,19 +3,61 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 
+from agent.config import ConfigError
 from collector.config import CollectorConfig
+from collector.incidents.manager import IncidentService
+from collector.incidents.policy import PolicyError, load_policy
 from collector.service import CollectorService
+from collector.stages import RulesStage
 
 log = logging.getLogger("fleetwatch.collector")
 
 
-def build(config: CollectorConfig) -> CollectorService:
-    service = CollectorService(config)
-    return service
+class Collector:
+    """The running pieces, kept together so tests and the web side can reach them."""
+
+    def __init__(self, config: CollectorConfig) -> None:
+        self.config = config
+        try:
+            policy = load_policy(config.sla_policy_path())
+        except PolicyError as exc:
+            raise ConfigError(str(exc)) from None
+        self.service = CollectorService(config)
+        self.incidents = IncidentService(config.db_path(), policy)
+        self.rules = RulesStage(
+            config.rule_dirs(),
+            config.resolved_state_dir() / "rules_state.json",
+            self.incidents,
+            overrides=config.devices,
+        )
+        self.service.observers.append(self.rules)
+        self.extra_tasks: list[Callable[[asyncio.Event], object]] = [self._deliver_notifications]
+
+    async def _deliver_notifications(self, stop: asyncio.Event) -> None:
+        """Send queued notifications (webhook / e-mail) with retries; also those queued by CLI actions."""
+        while not stop.is_set():
+            try:
+                await self.incidents.deliver_pending(self.service.clock())
+            except Exception:  # a broken receiver must never stop the collector
+                log.exception("notification delivery failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), min(self.config.rule_interval, 5.0))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            await self.service.run(stop, extra=self.extra_tasks)
+        finally:
+            self.rules.tick(self.service.clock())
+            self.incidents.close()
+
+
+def build(config: CollectorConfig) -> Collector:
+    return Collector(config)
 
 
 async def build_and_run(config: CollectorConfig, stop: asyncio.Event) -> None:
-    service = build(config)
-    await service.run(stop)
+    await build(config).run(stop)
