@@ -59,8 +59,17 @@ def _who(by: str | None) -> str:
         return os.environ.get("USER", "unknown")
 
 
-def _conn(state_dir: str | None) -> sqlite3.Connection:
-    return store.connect(paths.db_path(state_dir))
+def _conn(state_dir: str | None, *, create: bool = False) -> sqlite3.Connection:
+    """Open the collector's database; only ``maintenance add`` may create it (windows can precede the collector)."""
+    db = paths.db_path(state_dir)
+    if not db.exists() and not create:
+        hint = ""
+        if state_dir in {s.value for s in State}:
+            hint = f" (--state is the state directory; to filter incidents use --status {state_dir})"
+        raise click.ClickException(
+            f"no fleetwatch database at {db}{hint}; run from the collector's directory or pass --state DIR"
+        )
+    return store.connect(db)
 
 
 def _act(fn: Callable[[], Incident]) -> Incident:
@@ -332,7 +341,7 @@ def maintenance_add(
         )
     except (ValidationError, ValueError) as exc:
         raise click.ClickException(f"invalid window: {exc}") from exc
-    w = mw.add(_conn(state_dir), w)
+    w = mw.add(_conn(state_dir, create=True), w)
     click.echo(f"added {w.describe()}")
 
 

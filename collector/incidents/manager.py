@@ -124,7 +124,10 @@ class IncidentService:
         """Open alerts whose suppression ended, set breach flags, fire due escalation steps."""
         when = utc(now)
         changed = {i.number: i for i in self._release(when)}
-        for number in [i.number for i in store.active(self.conn)]:
+        for seen in store.active(self.conn):
+            if not self._tick_due(seen, when):
+                continue  # nothing to write: do not take the write lock
+            number = seen.number
             with write(self.conn):
                 inc = store.get(self.conn, number)
                 if inc is None or not inc.active:
@@ -164,6 +167,17 @@ class IncidentService:
                         )
                     changed[number] = inc
         return list(changed.values())
+
+    def _tick_due(self, inc: Incident, when: datetime) -> bool:
+        if inc.response_met is None and met(inc.acknowledged_at, inc.response_due, when) is False:
+            return True
+        if inc.resolve_met is None and met(inc.resolved_at, inc.resolve_due, when) is False:
+            return True
+        if inc.tier not in self.policy.tiers:
+            return False
+        clock = clock_for(self.policy, inc.tier)
+        target = self.policy.tiers[inc.tier].targets[inc.severity]
+        return bool(escalation.due_steps(inc, self.policy.escalation, clock, target, when))
 
     async def deliver_pending(self, now: float | datetime) -> notify.DeliveryReport:
         """Send queued notifications that are due (including those queued by CLI commands)."""

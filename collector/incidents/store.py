@@ -101,6 +101,9 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the incident tables if missing (idempotent; touches no other table)."""
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # Per connection. In WAL mode a commit stays atomic (the audit chain never tears) and survives a
+    # process crash; only the last transactions before a power cut may be lost. ~1 ms per event.
+    conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA + audit.SCHEMA)
 
 

@@ -155,3 +155,14 @@ def test_suppressed_and_outbox_views(state: Path) -> None:
     r = run(state, "incidents", "outbox", "--json")
     assert json.loads(r.output) == []  # routed by the collector's deliver_pending, not by the CLI
     assert "no suppressed alerts" in run(state, "incidents", "suppressed").output
+
+
+def test_missing_database_is_a_clear_error_and_creates_nothing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["incidents", "list", "--state", "open"])
+    assert r.exit_code != 0
+    assert "to filter incidents use --status open" in r.output
+    assert not (tmp_path / "open").exists()
+    r = CliRunner().invoke(main, ["audit", "verify", "--state", str(tmp_path / "nowhere")])
+    assert r.exit_code != 0
+    assert "no fleetwatch database" in r.output
