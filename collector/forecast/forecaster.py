@@ -288,12 +288,12 @@ def _finish(
     high = (hi / DAY if hi is not None else float(p.horizon_days)) + 0.25
 
     width = (high - low) / max(days, 1.0)
-    if width > 0.6:
+    if width > 0.8:
         reasons.append(Reason.wide_range)
     conf = Confidence.good
-    if any(r in reasons for r in (Reason.coarse_steps, Reason.prior_only, Reason.no_page_counter)) or width > 0.6:
+    if any(r in reasons for r in (Reason.coarse_steps, Reason.prior_only, Reason.no_page_counter)) or width > 0.8:
         conf = Confidence.fair
-    if any(r in reasons for r in (Reason.too_little_history, Reason.coarse_states)) or width > 1.2:
+    if any(r in reasons for r in (Reason.too_little_history, Reason.coarse_states)) or width > 1.5:
         conf = Confidence.poor
     details = {"sigma": sigma, "rel_ppp": rel, "rel_level": rel_level, "rel_demand": rel_demand, "step": step}
     return Forecast(now, days, low, high, conf, _uniq(reasons), pages_per_day=ppd, details=details, **base)
