@@ -84,7 +84,8 @@ class Demand:
             return None
         before = cs[k - 1] if k else 0.0
         share = (pages - before) / full[k] + (done if k == 0 else 0.0)
-        hour = float(np.interp(min(share, 1.0), self.hourly_cum, _HOURS))
+        # just below 1: the day's last page is printed when office hours end, not at midnight
+        hour = float(np.interp(min(share, 1.0 - 1e-5), self.hourly_cum, _HOURS))
         return self.calendar.day_start(int(days[k])) + hour * 3600.0 - start
 
 
