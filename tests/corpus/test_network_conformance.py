@@ -87,19 +87,18 @@ _VALID_LINE = re.compile(r"^[0-9.]+\|")
 
 
 def serving_dir(target: Path) -> Path:
-    """The corpus as snmpsim can serve it: symlinks, plus cleaned temporary copies where needed.
+    """Temporary copies (outside the repository, deleted with the temp dir) of the recordings tested.
 
-    windows_svr_2019_1809 has OIDs anonymised to ``10.xx.xx.100``; snmpsim's
-    binary search raises on them and every GETNEXT past them times out. The
-    copy (outside the repository, deleted with the temp dir) drops those lines.
+    Copies, not symlinks: snmpsim derives the community from the resolved
+    path. windows_svr_2019_1809 has OIDs anonymised to ``10.xx.xx.100``;
+    snmpsim's binary search raises on them and every GETNEXT past them times
+    out, so those lines are left out of its copy.
     """
-    for path in CORPUS.glob("*.snmprec"):
+    for stem in STEMS:
+        path = CORPUS / f"{stem}.snmprec"
         lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
         good = [ln for ln in lines if _VALID_LINE.match(ln) or ln.startswith("#")]
-        if len(good) == len(lines):
-            (target / path.name).symlink_to(path)
-        else:
-            (target / path.name).write_text("".join(good), encoding="utf-8", errors="surrogateescape")
+        (target / path.name).write_text("".join(good), encoding="utf-8", errors="surrogateescape")
     return target
 
 

@@ -7,6 +7,7 @@ process serves all users. Privacy needs the ``cryptography`` package.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,8 @@ USERS = [
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Snmpsim:
     src = CORPUS / f"{STEM}.snmprec"
     data = tmp_path_factory.mktemp("v3data")
-    if src.exists():
-        (data / src.name).symlink_to(src)
+    if src.exists():  # a copy, not a symlink: snmpsim derives the community from the resolved path
+        shutil.copyfile(src, data / src.name)
     else:  # no corpus: a two-line recording is enough to prove the security layer
         (data / src.name).write_text("1.3.6.1.2.1.1.3.0|67|100\n1.3.6.1.2.1.1.5.0|4|edge\n1.3.6.1.2.1.2.2.1.8.1|2|1\n")
     users = []
