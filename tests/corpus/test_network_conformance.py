@@ -1,6 +1,7 @@
 """Non-printer recordings over real SNMP: do we see what LibreNMS saw?
 
-One snmpsim serves the whole corpus for the module; each recording is
+The session's one snmpsim (``corpus_sim`` in tests/corpus/conftest.py)
+serves the whole corpus; each recording is
 polled through ``SnmpSession`` (detect with GETNEXT on the probes' roots,
 then their FETCH), exactly as the poller does, and compared with LibreNMS's
 reading of the same recording:
@@ -15,9 +16,7 @@ reading of the same recording:
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -28,25 +27,14 @@ from agent.probes.base import Detection
 from agent.simulator import Snmpsim
 from agent.snmp import Credentials, SnmpSession, new_engine
 from agent.wire import Host, Interface, Sensor
+from tests.corpus.lib import librenms, librenms_os, recording_names
 
 pytestmark = [pytest.mark.corpus]
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "librenms"
 PROBES: tuple[ModuleType, ...] = (interfaces, sensors, hostres)
 
 
-def _stems() -> list[str]:
-    if not CORPUS.is_dir():
-        return []
-    out = []
-    for path in sorted(CORPUS.glob("*.json")):
-        os_rows = json.loads(path.read_text()).get("os", {}).get("discovery", {}).get("devices", [{}])
-        if os_rows and os_rows[0].get("type") != "printer" and path.with_suffix(".snmprec").exists():
-            out.append(path.stem)
-    return out
-
-
-STEMS = _stems()
+STEMS = [n for n in recording_names() if librenms_os(n).get("type") != "printer"]
 
 #: LibreNMS sensor_oid prefix -> our Sensor.index tag (the rest of the OID is the row index).
 TEMPERATURE_TABLES: dict[str, str] = {
@@ -83,35 +71,6 @@ def snake(camel: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
 
 
-_VALID_LINE = re.compile(r"^[0-9.]+\|")
-
-
-def serving_dir(target: Path) -> Path:
-    """Temporary copies (outside the repository, deleted with the temp dir) of the recordings tested.
-
-    Copies, not symlinks: snmpsim derives the community from the resolved
-    path. windows_svr_2019_1809 has OIDs anonymised to ``10.xx.xx.100``;
-    snmpsim's binary search raises on them and every GETNEXT past them times
-    out, so those lines are left out of its copy.
-    """
-    for stem in STEMS:
-        path = CORPUS / f"{stem}.snmprec"
-        lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
-        good = [ln for ln in lines if _VALID_LINE.match(ln) or ln.startswith("#")]
-        (target / path.name).write_text("".join(good), encoding="utf-8", errors="surrogateescape")
-    return target
-
-
-@pytest.fixture(scope="module")
-def corpus_sim(tmp_path_factory: pytest.TempPathFactory) -> Snmpsim:
-    if not STEMS:
-        pytest.skip(f"corpus not present at {CORPUS}")
-    sim = Snmpsim(serving_dir(tmp_path_factory.mktemp("corpus")))
-    sim.start(wait_community=STEMS[0])
-    yield sim
-    sim.stop()
-
-
 async def _poll(host: str, port: int, community: str) -> dict[str, object]:
     """Detect + fetch + parse for our three probes over real SNMP."""
     session = SnmpSession(new_engine(), host, port, Credentials(community=community), timeout=3, retries=1)
@@ -137,10 +96,6 @@ def polled(sim: Snmpsim, stem: str) -> dict[str, object]:
     if stem not in _POLLS:
         _POLLS[stem] = asyncio.run(_poll(sim.host, sim.port, stem))
     return _POLLS[stem]
-
-
-def librenms(stem: str) -> dict:
-    return json.loads((CORPUS / f"{stem}.json").read_text())
 
 
 @pytest.mark.parametrize("stem", STEMS)
