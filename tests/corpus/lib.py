@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -27,12 +28,22 @@ CORPUS = Path(os.environ.get("FLEETWATCH_CORPUS", Path(__file__).resolve().paren
 SKIP_REASON = f"LibreNMS corpus not found at {CORPUS} (set FLEETWATCH_CORPUS or check out ../shared/corpus)"
 
 
-#: Recordings snmpsim cannot serve whole. The Windows walk has anonymised OIDs
-#: ("1.3.6.1.4.1.311.1.3.2.1.1.4.10.xx.0.48"); snmpsim raises on any GETNEXT that
-#: lands past 1.3.6.1.4.1.311.1.3 and drops the PDU, so the detection GETNEXT times out.
-SIMULATOR_BREAKAGE = {
-    "windows_svr_2019_1809": "snmpsim drops GETNEXT past the recording's invalid '...xx...' OIDs",
-}
+_VALID_LINE = re.compile(r"^[0-9.]+\|")
+
+
+def serving_copy(target: Path) -> Path:
+    """Copy the recordings into ``target`` (a temp dir, never the repository) without unparsable lines.
+
+    windows_svr_2019_1809 has OIDs anonymised to "...10.xx.0.48"; snmpsim raises on
+    them and silently drops every GETNEXT that lands past them, so a poll times out.
+    Those lines carry nothing we read; snmpsim takes the community from the file
+    stem, so copies keep their names.
+    """
+    for path in sorted(CORPUS.glob("*.snmprec")):
+        lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines(keepends=True)
+        good = [ln for ln in lines if _VALID_LINE.match(ln) or ln.startswith("#")]
+        (target / path.name).write_text("".join(good), encoding="utf-8", errors="surrogateescape")
+    return target
 
 
 def corpus_available() -> bool:
@@ -122,18 +133,3 @@ def identities(port: int, names: list[str], *, host: str = "127.0.0.1") -> dict[
         return [await one(engine, n) for n in names]
 
     return dict(zip(names, asyncio.run(run()), strict=True))
-
-
-def offline_identity(name: str) -> dict[str, Any]:
-    """Identity from the recording file (no SNMP): for recordings in ``SIMULATOR_BREAKAGE``."""
-    from agent.poller import DETECT_ROOTS
-    from agent.probes import identity
-    from agent.probes.base import Detection, text
-
-    rec = recording(name)
-    det = Detection(
-        sys_object_id=text(rec.get("1.3.6.1.2.1.1.2.0")),
-        sys_descr=text(rec.get("1.3.6.1.2.1.1.1.0")) or "",
-        present=frozenset(r for r in DETECT_ROOTS if rec.subtree(r)),
-    )
-    return {"device": identity.parse(rec.fetch(identity.FETCH), det, "offline").model_dump(mode="json")}

@@ -15,31 +15,13 @@ from typing import Any
 import pytest
 
 from agent.simulator import Snmpsim
-from tests.corpus.lib import (
-    SIMULATOR_BREAKAGE,
-    corpus_params,
-    identities,
-    librenms,
-    offline_identity,
-    poll_all,
-    recording,
-    recording_names,
-)
+from tests.corpus.lib import corpus_params, identities, librenms, poll_all, recording, recording_names
 from tests.corpus.printer_compare import compare_identity, compare_printer
 
 pytestmark = pytest.mark.corpus
 
 PRINTERS = recording_names("printer")
 OTHERS = [n for n in recording_names() if n not in PRINTERS]
-
-
-def _params(names: list[str]) -> list[Any]:
-    return [
-        pytest.param(p.values[0], id=p.id, marks=[*p.marks, pytest.mark.xfail(reason=SIMULATOR_BREAKAGE[p.id])])
-        if p.id in SIMULATOR_BREAKAGE
-        else p
-        for p in corpus_params(names)
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +41,14 @@ def _ok(results: dict[str, dict[str, Any] | Exception], name: str) -> dict[str, 
     return result
 
 
-@pytest.mark.parametrize("name", _params(PRINTERS))
+@pytest.mark.parametrize("name", corpus_params(PRINTERS))
 def test_printer_poll_has_no_errors(polls: dict[str, dict[str, Any] | Exception], name: str) -> None:
     poll = _ok(polls, name)
     assert poll["reachable"] is True
     assert poll["errors"] == []
 
 
-@pytest.mark.parametrize("name", _params(PRINTERS))
+@pytest.mark.parametrize("name", corpus_params(PRINTERS))
 def test_printer_matches_librenms(polls: dict[str, dict[str, Any] | Exception], name: str) -> None:
     poll = _ok(polls, name)
     assert poll["device"]["kind"] == "printer"
@@ -75,19 +57,13 @@ def test_printer_matches_librenms(polls: dict[str, dict[str, Any] | Exception], 
     assert [c.detail for c in comparison.failures()] == []
 
 
-@pytest.mark.parametrize("name", _params(PRINTERS))
+@pytest.mark.parametrize("name", corpus_params(PRINTERS))
 def test_printer_identity_matches_librenms(polls: dict[str, dict[str, Any] | Exception], name: str) -> None:
     comparison = compare_identity(name, _ok(polls, name), librenms(name))
     assert [c.detail for c in comparison.failures("kind", "serial")] == []
 
 
-@pytest.mark.parametrize("name", corpus_params([n for n in OTHERS if n in SIMULATOR_BREAKAGE]))
-def test_identity_offline_where_snmpsim_breaks(name: str) -> None:
-    comparison = compare_identity(name, offline_identity(name), librenms(name))
-    assert [c.detail for c in comparison.failures("kind", "serial")] == []
-
-
-@pytest.mark.parametrize("name", _params(OTHERS))
+@pytest.mark.parametrize("name", corpus_params(OTHERS))
 def test_other_identity_matches_librenms(other_identities: dict[str, dict[str, Any] | Exception], name: str) -> None:
     comparison = compare_identity(name, _ok(other_identities, name), librenms(name))
     assert [c.detail for c in comparison.failures("kind", "serial")] == []
