@@ -366,6 +366,23 @@ def _ricoh_private_supplies(levels: dict[str, object], quirks: vendors.Quirks) -
 
 
 _HEX_LINE = re.compile(r"(?:[0-9A-Fa-f]{2}[ \t]*)+")
+
+
+def _hex_tail(lines: list[bytes]) -> bytes | None:
+    """The hex-encoded continuation lines of an HP description, decoded; ``None`` if they are not that.
+
+    Only printable ASCII (plus NUL padding) counts, so ordinary multi-line text
+    that happens to look like hex ("Toner\nAB") is left alone.
+    """
+    rest = [ln.decode("latin-1").strip() for ln in lines[1:]]
+    if not rest or not any(rest) or not all(_HEX_LINE.fullmatch(ln) for ln in rest if ln):
+        return None
+    tail = bytes.fromhex("".join(rest).replace(" ", "").replace("\t", ""))
+    if not tail.rstrip(b"\x00") or not all(0x20 <= b < 0x7F for b in tail.rstrip(b"\x00")):
+        return None
+    return tail
+
+
 _XEROX_PN = re.compile(r",\s*PN\s+([^;,]*)(?:;.*)?$")  # "Black Toner, PN 006R01509;SN48178080E0000481"
 _HP_PN = re.compile(r"\bHP\s+([A-Z0-9]{4,10}|None)(?=$|[\s,;])")  # "Black Cartridge 827A HP CF300A"
 
@@ -384,10 +401,9 @@ def supply_description(raw: object) -> tuple[str | None, str | None]:
     if raw is None:
         return None, None
     data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "replace")
-    lines = data.split(b"\n")
-    if len(lines) > 1 and all(_HEX_LINE.fullmatch(ln.decode("latin-1").strip()) for ln in lines[1:] if ln.strip()):
-        tail = bytes.fromhex("".join(ln.decode("latin-1") for ln in lines[1:]).replace(" ", "").replace("\t", ""))
-        data = lines[0] + tail
+    tail = _hex_tail(data.split(b"\n"))
+    if tail is not None:
+        data = data.split(b"\n", 1)[0] + tail
     data = data.lstrip(b"\x00").split(b"\x00", 1)[0]
     s = text(data)
     if not s:
@@ -442,7 +458,9 @@ def _colour(idx: str, colorant_index: int | None, colorants: dict[str, str | Non
         value = colorants.get(f"{device}.{colorant_index}")
         if value:
             return value.lower()
-    if descr and colorant_index is None:
+    # No colorant table to resolve the index (seen on HP LaserJet M880): a single colour word in the
+    # description. Index 0 means "no colorant" (fuser, transfer kit), so never guess there.
+    if descr and colorant_index != 0:
         found = {w for w in _COLOUR_WORDS if re.search(rf"\b{w}\b", descr, re.I)}
         if len(found) == 1:
             return found.pop()

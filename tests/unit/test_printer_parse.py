@@ -68,6 +68,7 @@ M880_MAGENTA = bytes.fromhex(
         pytest.param(b"Toner  (Black) ", "Toner (Black)", None, id="spaces_collapsed"),
         pytest.param("Drum Unit", "Drum Unit", None, id="str_value"),
         pytest.param(b"Line one\nnot hex at all", "Line one not hex at all", None, id="newline_but_not_hex"),
+        pytest.param(b"Toner\nAB", "Toner AB", None, id="hex_like_line_not_printable_kept"),
         pytest.param(b"", None, None, id="empty"),
         pytest.param(None, None, None, id="missing"),
     ],
@@ -199,6 +200,13 @@ def test_supplies_without_type_or_class_columns_infer_from_description() -> None
         "008R13061",
     )
     assert (ozone.type, ozone.color) == ("unknown", None)
+
+
+def test_unresolvable_colorant_index_falls_back_to_description() -> None:
+    # HP LaserJet M880: colorant indexes 1..8 but no prtMarkerColorantTable in the walk.
+    f = supplies_fetched({"1.5": {"colorant": 5, "type": 9, "descr": b"Cyan Drum 828A HP CF359A", "max": 100,
+                                  "level": 58}})  # fmt: skip
+    assert printer.parse(f).supplies[0].color == "cyan"
 
 
 def test_colorant_index_zero_means_no_colour_even_if_description_names_one() -> None:
