@@ -13,9 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from collector.config import CollectorConfig
 from collector.web import auth, data
@@ -24,6 +25,9 @@ from collector.web.live import LiveHub
 
 if TYPE_CHECKING:
     from collector.service import CollectorService
+
+#: Declares the scheme in OpenAPI (Swagger's "Authorize" button); the header is checked below.
+bearer_scheme = HTTPBearer(auto_error=False, description="fleetwatch tokens create --role viewer|operator|admin")
 
 ANONYMOUS = TokenInfo(id="-", name="anonymous", role=Role.viewer, created_at=0.0, last_used_at=None, revoked_at=None)
 
@@ -70,8 +74,10 @@ def _identify(ctx: WebContext, token: str) -> TokenInfo:
 def require(role: Role) -> Callable[[Request], TokenInfo]:
     """Dependency: a token with at least ``role``."""
 
-    def dependency(request: Request) -> TokenInfo:
-        token = _bearer(request)
+    def dependency(
+        request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+    ) -> TokenInfo:
+        token = creds.credentials if creds is not None else None
         if token is None:
             raise _unauthorized("missing token (Authorization: Bearer <token>)")
         info = _identify(ctx_of(request), token)

@@ -80,7 +80,7 @@
       h("span", {}, (remaining == null ? s.state.replace("_", " ") : remaining.toFixed(0) + " %") + days));
   }
 
-  function chart(el, title, series, unit) {
+  function chart(el, title, series, unit, range) {
     if (!series.length) { el.replaceChildren(h("p", { class: "muted" }, "No " + title.toLowerCase() + " history.")); return; }
     // uPlot wants one shared x array: merge timestamps, null where a series has no point.
     const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
@@ -90,6 +90,7 @@
     const opts = {
       title, width: Math.max(360, el.clientWidth - 10), height: 240,
       series: [{}, ...series.map((s, i) => ({ label: s.name, stroke: colors[i % colors.length], width: 2, spanGaps: true, value: (u, v) => (v == null ? "–" : v.toFixed(unit === "%" ? 0 : 0) + (unit || "")) }))],
+      scales: { x: { time: true, range: () => range } },
       axes: [{}, { size: 60 }],
     };
     el.replaceChildren();
@@ -122,8 +123,9 @@
       api("/devices/" + encodeURIComponent(id) + "/history?metric=supply_percent&since=" + since),
       api("/devices/" + encodeURIComponent(id) + "/history?metric=page_count&label=counter%3Dtotal_pages&since=" + since),
     ]);
-    chart(supplyChart, "Supply levels (%)", sup.series.map((s) => ({ name: s.labels.description || s.labels.supply, points: s.points })), "%");
-    chart(pageChart, "Page counter", pages.series.map((s) => ({ name: s.labels.counter, points: s.points })), "");
+    const range = [since, Date.now() / 1000];
+    chart(supplyChart, "Supply levels (%)", sup.series.map((s) => ({ name: s.labels.description || s.labels.supply, points: s.points })), "%", range);
+    chart(pageChart, "Page counter", pages.series.map((s) => ({ name: s.labels.counter, points: s.points })), "", range);
   }
 
   // -- incidents ----------------------------------------------------------------------------------------

@@ -46,19 +46,32 @@
   }
 
   function sizeTiles() {
-    const n = tiles.size;
-    const size = n <= 60 ? 150 : n <= 200 ? 110 : n <= 600 ? 64 : n <= 1200 ? 36 : 26;
+    // The largest tile (about 2:1) that fits every device on the screen without scrolling.
+    const n = Math.max(1, tiles.size);
+    const wrap = tilesEl.parentElement;
+    const w = wrap.clientWidth - 12, h = wrap.clientHeight - 12, gap = 3;
+    let size = 180;
+    while (size > 8) {
+      const cols = Math.max(1, Math.floor((w + gap) / (size + gap)));
+      const rows = Math.ceil(n / cols);
+      const dense = size < 64;
+      const height = dense ? Math.round(size * 0.6) : 38;
+      if (rows * (height + gap) <= h) break;
+      size -= size > 40 ? 4 : 1;
+    }
     document.documentElement.style.setProperty("--tile", size + "px");
-    tilesEl.classList.toggle("dense", n > 600);
+    tilesEl.classList.toggle("dense", size < 64);
   }
+  // Header wrapping, window size or kiosk zoom change the room left for tiles.
+  new ResizeObserver(() => sizeTiles()).observe(tilesEl.parentElement);
 
   function drawSnapshot(msg) {
     tiles.clear();
     const frag = document.createDocumentFragment();
     for (const t of msg.tiles) frag.appendChild(newTile(t));
     tilesEl.replaceChildren(frag);
-    sizeTiles();
     drawLists(msg);
+    sizeTiles(); // after the header is filled in: its height decides the space left
   }
 
   function applyUpdate(msg) {
@@ -72,8 +85,8 @@
       if (el) setTile(el, t);
       else { insertSorted(newTile(t), t.id); added = true; }
     }
-    if (added || msg.remove.length) sizeTiles();
     drawLists(msg);
+    if (added || msg.remove.length) sizeTiles();
   }
 
   function insertSorted(el, id) {
