@@ -3,7 +3,7 @@
 The default state directory is ``./.fleetwatch`` relative to the directory the
 collector (or ``make demo``) was started from, so every reading command run
 from that same directory finds it with no options. Override with
-``--state DIR`` or the ``FLEETWATCH_STATE`` environment variable. This is a
+``--state-dir DIR`` or the ``FLEETWATCH_STATE`` environment variable. This is a
 documented contract (README, "State location").
 """
 

@@ -21,7 +21,7 @@ from collector import paths
 from collector.storage.sqlite import connect, read_devices, read_latest
 
 state_option = click.option(
-    "--state",
+    "--state-dir",
     "state",
     type=click.Path(path_type=Path),
     default=None,
@@ -34,7 +34,7 @@ def open_db(state: Path | None):  # type: ignore[no-untyped-def]
     if not db.exists():
         click.echo(
             f"error: no collector state at {db} (run from the directory where the collector runs, "
-            f"or pass --state / set {paths.STATE_ENV})",
+            f"or pass --state-dir / set {paths.STATE_ENV})",
             err=True,
         )
         sys.exit(1)

@@ -21,7 +21,7 @@ def collector() -> None:
 
 @collector.command("run")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="collector.yaml")
-@click.option("--state", "state", type=click.Path(path_type=Path), default=None, help="state directory")
+@click.option("--state-dir", "state", type=click.Path(path_type=Path), default=None, help="state directory")
 @click.option("-v", "--verbose", count=True)
 def run(config_path: Path | None, state: Path | None, verbose: int) -> None:
     """Receive agents' batches, store them, evaluate rules, open incidents (until Ctrl-C / SIGTERM)."""
@@ -52,7 +52,7 @@ def run(config_path: Path | None, state: Path | None, verbose: int) -> None:
 
 
 @collector.command("status")
-@click.option("--state", "state", type=click.Path(path_type=Path), default=None, help="state directory")
+@click.option("--state-dir", "state", type=click.Path(path_type=Path), default=None, help="state directory")
 @click.option("--json", "as_json", is_flag=True)
 def status(state: Path | None, as_json: bool) -> None:
     """The collector's own counters: batches received/stored/rejected (by reason), readings stored."""

@@ -39,6 +39,7 @@ class RulesStage:
         state_file: Path,
         incidents: IncidentService | None,
         overrides: dict[str, Any] | None = None,
+        dependency_wait: float = 180.0,
     ) -> None:
         rules, errors = load_rules(rule_dirs)
         self.errors = errors
@@ -52,6 +53,10 @@ class RulesStage:
         self.devices: dict[str, dict[str, Any]] = {}  # last good device info (match on kind/vendor/model)
         self.inventory: dict[str, DeviceInfo] = {}
         self.events_total = 0
+        self.dependency_wait = dependency_wait
+        self.reachable: dict[str, bool] = {}
+        # Device-down alerts held while their parent also fails but is not declared down yet.
+        self.waiting: dict[str, tuple[AlertEvent, float]] = {}
         self.rules_loaded = len(rules)
         log.info("loaded %d rule(s) from %s (%d error(s))", len(rules), ", ".join(map(str, rule_dirs)), len(errors))
 
@@ -101,6 +106,7 @@ class RulesStage:
         events: list[AlertEvent] = []
         for poll, poll_readings in zip(polls, readings, strict=True):
             info = self._device_info(poll)
+            self.reachable[poll.device_id] = poll.reachable
             if poll.reachable or poll.device_id not in self.devices:
                 dev = device_info(poll)
                 dev["labels"] = info.labels
@@ -108,6 +114,46 @@ class RulesStage:
                     dev["kind"] = info.kind
                 self.devices[poll.device_id] = dev
             events.extend(self.engine.evaluate(poll.device_id, poll_readings, self.devices[poll.device_id], now))
+        self._hand_over(self._hold_for_parents(events, now) + self._release_waiting(now), now)
+
+    def _parent_failing(self, device_id: str) -> bool:
+        info = self.inventory.get(device_id)
+        return bool(info and info.parent and self.reachable.get(info.parent) is False)
+
+    def _parent_down(self, device_id: str) -> bool:
+        info = self.inventory.get(device_id)
+        parent = info.parent if info else None
+        return any(
+            a.device_id == parent and a.suppresses_device and a.state == AlertState.firing
+            for a in self.engine.alerts()
+        )
+
+    def _hold_for_parents(self, events: list[AlertEvent], now: float) -> list[AlertEvent]:
+        """A switch dies: its printers may count their failed polls faster than it does.
+
+        Their device-down alerts wait (up to ``dependency_wait``) while the parent
+        is failing too, so the incident layer sees the parent down first and
+        suppresses them instead of opening one incident per printer.
+        """
+        ready = []
+        for e in events:
+            if e.state == AlertState.firing and e.suppresses_device and self._parent_failing(e.device_id):
+                self.waiting[e.fingerprint] = (e, now + self.dependency_wait)
+                continue
+            if e.state == AlertState.resolved and self.waiting.pop(e.fingerprint, None) is not None:
+                continue  # came back before anything was opened
+            ready.append(e)
+        return ready
+
+    def _release_waiting(self, now: float) -> list[AlertEvent]:
+        released = []
+        for fp, (event, deadline) in list(self.waiting.items()):
+            if self._parent_down(event.device_id) or not self._parent_failing(event.device_id) or now >= deadline:
+                del self.waiting[fp]
+                released.append(event)
+        return released
+
+    def _hand_over(self, events: list[AlertEvent], now: float) -> None:
         changes = [e for e in events if e.state in (AlertState.firing, AlertState.resolved)]
         for e in changes:
             log.info("%s %s on %s %s", e.state.value, e.rule, e.device_id, dict(e.labels))
@@ -116,6 +162,9 @@ class RulesStage:
             self.incidents.handle(events, self.inventory, now)
 
     def tick(self, now: float) -> None:
+        released = self._release_waiting(now)
+        if released:
+            self._hand_over(released, now)
         if self.incidents is not None:
             self.incidents.tick(now)
         _atomic_write(self.state_file, json.dumps(self.engine.dump_state()))

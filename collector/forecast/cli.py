@@ -101,7 +101,9 @@ def _fmt_days(f: Forecast) -> str:
 
 
 def _state_option(fn):  # type: ignore[no-untyped-def]
-    return click.option("--state", "state", type=click.Path(path_type=Path), default=None, help="state directory")(fn)
+    return click.option("--state-dir", "state", type=click.Path(path_type=Path), default=None, help="state directory")(
+        fn
+    )
 
 
 @click.group(invoke_without_command=True)

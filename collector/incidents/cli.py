@@ -5,8 +5,8 @@ database: each action is one transaction, audited, and its notification is
 queued in the outbox for the running collector to deliver. The clock is read
 here, at the edge, and passed in.
 
-Note: ``--state DIR`` is the state directory everywhere (collector.paths);
-``incidents list`` therefore filters the lifecycle state with ``--status``.
+Note: ``--state-dir DIR`` is the state directory everywhere (collector.paths);
+``incidents list --state open`` filters the lifecycle state (``--status`` is an alias).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def state_option(f: F) -> F:
     return click.option(
-        "--state",
+        "--state-dir",
         "state_dir",
         type=click.Path(file_okay=False),
         default=None,
@@ -63,11 +63,8 @@ def _conn(state_dir: str | None, *, create: bool = False) -> sqlite3.Connection:
     """Open the collector's database; only ``maintenance add`` may create it (windows can precede the collector)."""
     db = paths.db_path(state_dir)
     if not db.exists() and not create:
-        hint = ""
-        if state_dir in {s.value for s in State}:
-            hint = f" (--state is the state directory; to filter incidents use --status {state_dir})"
         raise click.ClickException(
-            f"no fleetwatch database at {db}{hint}; run from the collector's directory or pass --state DIR"
+            f"no fleetwatch database at {db}; run from the collector's directory or pass --state-dir DIR"
         )
     return store.connect(db)
 
@@ -97,7 +94,13 @@ def incidents() -> None:
 
 @incidents.command("list")
 @state_option
-@click.option("--status", type=click.Choice([s.value for s in State]), help="Only incidents in this state.")
+@click.option(
+    "--state",
+    "--status",
+    "status",
+    type=click.Choice([s.value for s in State]),
+    help="Only incidents in this lifecycle state.",
+)
 @click.option("--severity", type=click.Choice(SEVERITIES))
 @click.option("--json", "as_json", is_flag=True, help="JSON list (contract: number, device, rule, severity, ...).")
 def list_cmd(state_dir: str | None, status: str | None, severity: str | None, as_json: bool) -> None:

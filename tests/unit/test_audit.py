@@ -36,7 +36,7 @@ def state(tmp_path: Path) -> Path:
 
 
 def _verify(state: Path) -> tuple[int, str]:
-    r = CliRunner().invoke(main, ["audit", "verify", "--state", str(state)])
+    r = CliRunner().invoke(main, ["audit", "verify", "--state-dir", str(state)])
     return r.exit_code, r.output
 
 
@@ -138,7 +138,7 @@ def test_timeline_comes_from_the_log(state: Path) -> None:
 def test_real_command_exit_code(state: Path) -> None:
     _sql(state, "UPDATE incidents SET assignee = 'nobody' WHERE number = 2")
     proc = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "audit", "verify", "--state", str(state)],
+        [sys.executable, "-m", "collector.cli", "audit", "verify", "--state-dir", str(state)],
         capture_output=True,
         text=True,
         check=False,

@@ -137,7 +137,7 @@ def test_fleet_listing_from_sqlite(tmp_path: Path) -> None:
     finally:
         store.close()
     runner = CliRunner()
-    res = runner.invoke(main, ["forecast", "--state", str(tmp_path), "--json"])
+    res = runner.invoke(main, ["forecast", "--state-dir", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)
     assert [r["device"] for r in rows] == ["busy-printer", "slow-printer"]
@@ -145,15 +145,15 @@ def test_fleet_listing_from_sqlite(tmp_path: Path) -> None:
     assert rows[0]["part_number"] == "TN-2420"
     assert set(rows[0]) >= KEYS
 
-    res = runner.invoke(main, ["forecast", "--state", str(tmp_path), "--device", "slow-printer", "--json"])
+    res = runner.invoke(main, ["forecast", "--state-dir", str(tmp_path), "--device", "slow-printer", "--json"])
     assert [r["device"] for r in json.loads(res.output)] == ["slow-printer"]
 
-    res = runner.invoke(main, ["forecast", "--state", str(tmp_path)])
+    res = runner.invoke(main, ["forecast", "--state-dir", str(tmp_path)])
     assert res.exit_code == 0, res.output
     assert "busy-printer" in res.output.splitlines()[1]
 
 
 def test_fleet_listing_without_state_is_a_clear_error(tmp_path: Path) -> None:
-    res = CliRunner().invoke(main, ["forecast", "--state", str(tmp_path / "nowhere")])
+    res = CliRunner().invoke(main, ["forecast", "--state-dir", str(tmp_path / "nowhere")])
     assert res.exit_code == 1
     assert "no collector state" in res.output

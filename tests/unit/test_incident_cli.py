@@ -30,7 +30,7 @@ def state(tmp_path: Path) -> Path:
 
 
 def run(state: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, [*args[:2], "--state", str(state), *args[2:]])
+    return CliRunner().invoke(main, [*args[:2], "--state-dir", str(state), *args[2:]])
 
 
 def test_list_json_contract(state: Path) -> None:
@@ -161,8 +161,8 @@ def test_missing_database_is_a_clear_error_and_creates_nothing(tmp_path: Path, m
     monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(main, ["incidents", "list", "--state", "open"])
     assert r.exit_code != 0
-    assert "to filter incidents use --status open" in r.output
-    assert not (tmp_path / "open").exists()
-    r = CliRunner().invoke(main, ["audit", "verify", "--state", str(tmp_path / "nowhere")])
+    assert "no fleetwatch database" in r.output
+    assert not (tmp_path / ".fleetwatch").exists()
+    r = CliRunner().invoke(main, ["audit", "verify", "--state-dir", str(tmp_path / "nowhere")])
     assert r.exit_code != 0
     assert "no fleetwatch database" in r.output
