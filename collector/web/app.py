@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 
 from collector.config import CollectorConfig
 from collector.web import data, metrics
+from collector.web import forecasts as fleet_forecasts
 from collector.web.api import router
 from collector.web.context import WebContext, ctx_of
 from collector.web.live import LiveHub
@@ -44,10 +45,14 @@ def create_app(
     config: CollectorConfig | None = None,
     *,
     hub: LiveHub | None = None,
-    forecasts: data.ForecastSource | None = None,
+    forecasts: data.ForecastSource | Literal[False] | None = None,
     clock: Callable[[], float] | None = None,
 ) -> FastAPI:
-    """``hub``: the ``LiveHub`` also appended to ``service.observers`` (one is made when omitted)."""
+    """``hub``: the ``LiveHub`` also appended to ``service.observers`` (one is made when omitted).
+
+    ``forecasts``: where days-to-empty come from; by default the fleet forecaster
+    (``collector.forecast``) when it is installed, refreshed in the background; ``False`` for none.
+    """
     if isinstance(service_or_db_path, str | Path):
         service = None
         db_path = Path(service_or_db_path)
@@ -62,8 +67,10 @@ def create_app(
     hub = hub or LiveHub(db_path, clock=clock)
     if hub.db_path is None:
         hub.db_path = db_path
+    if forecasts is None and hub.forecasts is None and fleet_forecasts.available():
+        forecasts = fleet_forecasts.CachedForecasts(db_path)
     if forecasts is not None:
-        hub.forecasts = forecasts
+        hub.forecasts = forecasts or None
     ctx = WebContext(db_path=db_path, config=config, hub=hub, service=service, clock=clock, started_at=clock())
 
     @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ and ``LiveHub`` hears about new batches directly as a ``PollObserver``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -50,8 +51,17 @@ async def serve_app(app: FastAPI, host: str, port: int, stop: asyncio.Event) -> 
         server.should_exit = True
 
     watcher = asyncio.create_task(watch(), name="http-stop")
+    serving = asyncio.ensure_future(server.serve())
     try:
-        await server.serve()
+        # Shielded: CollectorService.run cancels its extra tasks when it stops; uvicorn cancelled
+        # mid-loop would skip its shutdown (listening socket, lifespan), so shut it down properly.
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        hub.close()
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serving, 10)
+        raise
     finally:
         watcher.cancel()
 

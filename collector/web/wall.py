@@ -272,9 +272,14 @@ def snapshot(state: WallState, flt: WallFilter) -> dict[str, Any]:
 def update(old: WallState, new: WallState, flt: WallFilter) -> dict[str, Any] | None:
     """The diff a wall applies, or None when nothing it shows changed."""
     changed, gone = changed_tiles(old, new)
-    upsert = [new.tiles[k] for k in changed if flt.matches(new.tiles[k].site, new.tiles[k].dept)]
-    # A tile whose labels moved it out of this wall's filter disappears from it.
-    remove = gone + [k for k in changed if not flt.matches(new.tiles[k].site, new.tiles[k].dept)]
+
+    def shown(t: Tile | None) -> bool:
+        return t is not None and flt.matches(t.site, t.dept)
+
+    upsert = [new.tiles[k] for k in changed if shown(new.tiles[k])]
+    # Gone, or moved out of this wall's filter by a label change: only tiles this wall was showing.
+    remove = [k for k in gone if shown(old.tiles[k])]
+    remove += [k for k in changed if shown(old.tiles.get(k)) and not shown(new.tiles[k])]
     before, after = _lists(old, flt), _lists(new, flt)
     before.pop("_tiles")
     after.pop("_tiles")
