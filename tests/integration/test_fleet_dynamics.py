@@ -8,6 +8,9 @@ with ``-s`` are the ones quoted in deploy/demo/README.md.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Iterator
 from datetime import datetime
@@ -17,6 +20,7 @@ from typing import TypeVar
 import pytest
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine
 
+from agent.simulator import free_udp_port
 from agent.snmp import Credentials, SnmpSession, SnmpTimeout, Value, new_engine
 from collector.demo.fleet import (
     HR_DEVICE_STATUS,
@@ -45,6 +49,7 @@ LIFE = f"{PRT_LIFE_COUNT}.1.1"
 ERRORS = f"{HR_PRINTER_ERRORS}.1"
 TUESDAY_10AM = datetime(2024, 3, 12, 10, 0)
 T = TypeVar("T")
+ENV = {**os.environ, "PYTHONPATH": str(RECORDINGS.parents[2])}
 
 
 class Manager:
@@ -249,3 +254,30 @@ def test_an_office_hour_raises_pages_and_lowers_toner(fleet: SimulatedFleet, snm
     assert after["1.1"] < 100
     assert all(after[i] <= hp_levels[i] for i in ("1.2", "1.3", "1.4"))  # type: ignore[operator]
     assert snmp.get(SWITCH, "1.3.6.1.2.1.31.1.1.1.6.25") > octets  # type: ignore[operator]
+
+
+def test_demo_runner_serves_a_moving_fleet_and_stops_cleanly(tmp_path: Path) -> None:
+    """``python -m collector.demo``: prints endpoints, pages rise between ticks, SIGTERM stops snmpsim."""
+    port = free_udp_port()
+
+    async def life() -> Value:
+        session = SnmpSession(new_engine(), "127.0.0.1", port, Credentials(community=BROTHER), timeout=0.5, retries=0)
+        return (await session.get([LIFE]))[LIFE]
+
+    args = ["--port", str(port), "--interval", "0.2", "--speed", "3600", "--start", "2024-03-12T09:00", "--seed", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collector.demo", *args], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=ENV
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # blocks until snmpsim answers and the fleet is listed
+        assert first.split("\t")[1] == f"127.0.0.1:{port}"
+        before = asyncio.run(life())
+        deadline = time.monotonic() + 10
+        while asyncio.run(life()) == before:  # each check is a real GET; ticks come every 0.2 s
+            assert time.monotonic() < deadline, "pages never rose"
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+    with pytest.raises(SnmpTimeout):  # snmpsim went with it
+        asyncio.run(life())
