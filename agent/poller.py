@@ -12,6 +12,7 @@ error entry; a probe that fails gives an error entry and the others go on.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -19,7 +20,7 @@ from types import ModuleType
 from agent.fetch import Fetched, FetchSpec
 from agent.probes import SNMP_PROBES, identity  # identity: always run, not in SNMP_PROBES
 from agent.probes.base import Detection, text
-from agent.snmp import SnmpError, SnmpProtocolError, SnmpSession
+from agent.snmp import SnmpError, SnmpProtocolError, SnmpSession, SnmpTimeout
 from agent.wire import Device, DevicePoll, ProbeError
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"  # SNMPv2-MIB::sysDescr.0
@@ -58,7 +59,15 @@ async def detect(session: SnmpSession) -> Detection:
     # A GETNEXT per root, several roots per PDU: tells which MIBs exist without walking any.
     for i in range(0, len(roots), 16):
         chunk = roots[i : i + 16]
-        found = await session.get_next(chunk)
+        try:
+            found = await session.get_next(chunk)
+        except SnmpTimeout:
+            # Some agents silently drop a PDU when one root lands on an object they cannot encode (seen on
+            # a Windows SNMP service with broken OIDs): ask root by root, a root that times out is absent.
+            found = {}
+            for root in chunk:
+                with contextlib.suppress(SnmpTimeout):
+                    found.update(await session.get_next([root]))
         for root in chunk:
             hit = found.get(root)
             if hit is not None and hit[0].startswith(root + "."):

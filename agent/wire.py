@@ -194,6 +194,7 @@ class Host(_Model):
     swap_used_bytes: int | None = None
     swap_percent: float | None = None
     processes: int | None = None
+    uptime_s: float | None = None  # the operating system's uptime (hrSystemUptime / boot time), not the SNMP agent's
     disks: list[Disk] = Field(default_factory=list)
     services: dict[str, str] = Field(default_factory=dict)  # name -> running / stopped / missing
 

@@ -80,6 +80,7 @@ _HOST_GAUGES = (
     "swap_used_bytes",
     "swap_percent",
     "processes",
+    "uptime_s",
 )
 
 

@@ -292,5 +292,7 @@ def apply(section: HostSection, poll: DevicePoll) -> None:
             if merged.get(key) in (None, [], {}):
                 merged[key] = value
         poll.host = Host.model_validate(merged)
-    # section.uptime_s (OS uptime) has no wire field yet: Device.uptime_s is sysUpTime, the
-    # SNMP agent's, which is what counter-reset detection needs; the two must not be mixed.
+    # OS uptime goes to Host.uptime_s; Device.uptime_s stays sysUpTime (the SNMP agent's), which is what
+    # counter-reset detection needs: the two must not be mixed.
+    if section.uptime_s is not None:
+        poll.host.uptime_s = section.uptime_s

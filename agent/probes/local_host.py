@@ -79,6 +79,7 @@ def _cpu(host: Host) -> None:
     host.cpu_count = psutil.cpu_count() or None
     host.load_1m = psutil.getloadavg()[0]
     host.processes = len(psutil.pids())
+    host.uptime_s = round(time.time() - psutil.boot_time(), 1)
 
 
 def _memory(host: Host) -> None:
