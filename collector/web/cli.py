@@ -1,7 +1,7 @@
 """``fleetwatch tokens``: create, list and revoke API tokens.
 
 Works on the collector's database directly (running or stopped), like the
-other reading commands, and finds it the same way (``--state`` /
+other reading commands, and finds it the same way (``--state-dir`` /
 ``$FLEETWATCH_STATE`` / ``./.fleetwatch``).
 """
 

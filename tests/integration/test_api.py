@@ -385,7 +385,7 @@ def test_wall_stream_sends_snapshot_then_update_when_an_incident_opens(db: Path,
 def test_tokens_cli_create_list_revoke(tmp_path: Path) -> None:
     runner = CliRunner()
     state = str(tmp_path / "state")
-    created = runner.invoke(tokens, ["create", "--role", "operator", "--name", "alice", "--state", state])
+    created = runner.invoke(tokens, ["create", "--role", "operator", "--name", "alice", "--state-dir", state])
     assert created.exit_code == 0, created.output
     token = created.stdout.strip().splitlines()[0]
     assert token.startswith("fw_")
@@ -395,14 +395,14 @@ def test_tokens_cli_create_list_revoke(tmp_path: Path) -> None:
     assert info is not None
     assert (info.name, info.role) == ("alice", Role.operator)
 
-    listed = runner.invoke(tokens, ["list", "--json", "--state", state])
+    listed = runner.invoke(tokens, ["list", "--json", "--state-dir", state])
     rows = json.loads(listed.stdout)
     assert [(r["name"], r["role"]) for r in rows] == [("alice", "operator")]
     assert token.split("_", 2)[2] not in listed.stdout
 
-    assert runner.invoke(tokens, ["revoke", info.id, "--state", state]).exit_code == 0
+    assert runner.invoke(tokens, ["revoke", info.id, "--state-dir", state]).exit_code == 0
     with data.reading(db) as conn:
         assert auth.verify_token(conn, token) is None
-    again = runner.invoke(tokens, ["revoke", info.id, "--state", state])
+    again = runner.invoke(tokens, ["revoke", info.id, "--state-dir", state])
     assert again.exit_code != 0
     assert "no active token" in again.output
