@@ -340,7 +340,7 @@ async def wall_state(
     request: Request, _: WallReader, site: str | None = None, department: str | None = None
 ) -> dict[str, Any]:
     ctx = ctx_of(request)
-    state = await ctx.hub.ready()
+    state = await ctx.hub.fresh()
     return {**wall.snapshot(state, wall.WallFilter(site or None, department or None)), "now": ctx.clock()}
 
 

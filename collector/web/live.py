@@ -41,6 +41,10 @@ def sse(event: str, payload: dict[str, Any], event_id: int | None = None) -> str
     return f"{head}event: {event}\ndata: {body}\n\n"
 
 
+#: How long a one-off read waits for a refresh before settling for the last state.
+FRESH_TIMEOUT = 5.0
+
+
 class _Subscriber:
     def __init__(self, flt: WallFilter) -> None:
         self.filter = flt
@@ -54,7 +58,7 @@ class LiveHub:
         db_path: Path | str | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        poll_interval: float = 0.5,
+        poll_interval: float = 1.0,
         resync_interval: float = 30.0,
         availability_interval: float = 60.0,
         heartbeat: float = 15.0,
@@ -79,6 +83,7 @@ class LiveHub:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conn: sqlite3.Connection | None = None
+        self._wanted: list[asyncio.Future[WallState]] = []
         self._avail: dict[str, float] = {}
         self._avail_at = float("-inf")
         self._avail_day = 0.0
@@ -116,6 +121,18 @@ class LiveHub:
         assert self.state is not None
         return self.state
 
+    async def fresh(self) -> WallState:
+        """The state as of now: with no wall connected the hub stays idle, so a one-off read asks for a refresh."""
+        if self._subs and self.state is not None:
+            return self.state
+        fut: asyncio.Future[WallState] = asyncio.get_running_loop().create_future()
+        self._wanted.append(fut)
+        self.poke()
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), FRESH_TIMEOUT)
+        except TimeoutError:
+            return await self.ready()
+
     async def run(self) -> None:
         """Refresh until ``close()``; started by the web app's lifespan."""
         if self.db_path is None:
@@ -129,7 +146,10 @@ class LiveHub:
                 now = self.clock()
                 try:
                     version = await asyncio.to_thread(self._data_version)
-                    if self.state is None or version != last_version or now - last_full >= self.resync_interval:
+                    # Nobody watching: stay idle (a 2,000-device refresh costs ~0.1 s of CPU) until asked.
+                    watched = bool(self._subs or self._wanted)
+                    due = version != last_version or now - last_full >= self.resync_interval
+                    if self.state is None or self._wanted or (watched and due):
                         last_version, last_full = version, now
                         started = time.perf_counter()
                         new = await asyncio.to_thread(self.compute, now)
@@ -171,6 +191,10 @@ class LiveHub:
         self.version += 1
         self.refreshes += 1
         self._ready.set()
+        wanted, self._wanted = self._wanted, []
+        for fut in wanted:
+            if not fut.done():
+                fut.set_result(new)
         for sub in self._subs:
             sub.changed.set()
 
@@ -186,10 +210,12 @@ class LiveHub:
 
     async def stream(self, flt: WallFilter) -> AsyncIterator[str]:
         sub = _Subscriber(flt)
+        yield f"retry: {self.retry_ms}\n\n"
+        # Fresh before subscribing: an idle hub's last state may be old. Anything committed after this
+        # refresh moves data_version, so the next refresh reaches this subscriber as an update.
+        state = await self.fresh()
         self._subs.add(sub)
         try:
-            yield f"retry: {self.retry_ms}\n\n"
-            state = await self.ready()
             yield sse("snapshot", {**wall.snapshot(state, flt), "now": self.clock()}, self.version)
             sub.last = state
             while not self._closed:

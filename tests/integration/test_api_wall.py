@@ -9,10 +9,12 @@ import httpx
 import pytest
 
 from collector.config import CollectorConfig
+from collector.storage.sqlite import SqliteStorage
 from collector.web import auth, data, testing, wall
 from collector.web.app import create_app
 from collector.web.auth import Role
 from collector.web.forecasts import CachedForecasts
+from collector.web.live import LiveHub
 from collector.web.wall import DeviceIn, IncidentIn, WallFilter
 
 NOW = 1_800_000_000.0
@@ -160,5 +162,31 @@ def test_fleet_forecaster_is_used_when_present(tmp_path: Path) -> None:
         detail = httpx.get(f"{srv.url}/api/v1/devices/prn-0001", headers={"Authorization": f"Bearer {key}"}).json()
         # One poll is too little history for a number, but every supply has its entry.
         assert detail["forecasts"] == {"1.1": {"days_to_empty": None}, "1.2": {"days_to_empty": None}}
+    finally:
+        srv.stop()
+
+
+def test_hub_stays_idle_without_walls_and_one_off_reads_are_fresh(tmp_path: Path) -> None:
+    db = tmp_path / "fleetwatch.db"
+    testing.fill(db, 2, time.time())
+    hub = LiveHub(db, poll_interval=0.05)
+    srv = testing.ServerThread(create_app(db, CollectorConfig(), hub=hub, forecasts=False)).start()
+    try:
+        key = _viewer(db)
+        first = httpx.get(f"{srv.url}/api/v1/wall/state", params={"token": key}, timeout=10).json()
+        assert first["header"]["devices"] == 2
+        refreshes = hub.refreshes
+        storage = SqliteStorage(db)
+        try:
+            for i in range(5):
+                testing.store(storage, [testing.printer_poll(f"new-{i}", time.time())], time.time())
+                time.sleep(0.05)
+        finally:
+            storage.close()
+        time.sleep(0.3)  # six poll intervals with data_version moving: an idle hub must not have refreshed
+        assert hub.refreshes == refreshes
+        now = httpx.get(f"{srv.url}/api/v1/wall/state", params={"token": key}, timeout=10).json()
+        assert now["header"]["devices"] == 7
+        assert hub.refreshes == refreshes + 1
     finally:
         srv.stop()
