@@ -13,6 +13,8 @@ from collector.incidents.manager import IncidentService
 from collector.incidents.policy import PolicyError, load_policy
 from collector.service import CollectorService
 from collector.stages import RulesStage
+from collector.web.live import LiveHub
+from collector.web.server import serve_http
 
 log = logging.getLogger("fleetwatch.collector")
 
@@ -35,7 +37,13 @@ class Collector:
             overrides=config.devices,
         )
         self.service.observers.append(self.rules)
-        self.extra_tasks: list[Callable[[asyncio.Event], object]] = [self._deliver_notifications]
+        # Last, so incidents are written before the wall refreshes.
+        self.hub = LiveHub(config.db_path())
+        self.service.observers.append(self.hub)
+        self.extra_tasks: list[Callable[[asyncio.Event], object]] = [
+            self._deliver_notifications,
+            lambda stop: serve_http(self.service, stop, hub=self.hub),
+        ]
 
     async def _deliver_notifications(self, stop: asyncio.Event) -> None:
         """Send queued notifications (webhook / e-mail) with retries; also those queued by CLI actions."""
