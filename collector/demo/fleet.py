@@ -19,7 +19,8 @@ version (a few ms), snmpsim may serve a mismatched index until the next write
 of that device; the demo writes every device again at the next tick.
 
 Dynamics (``tick``) follow an office week: pages rise with ``office_pace(now)``,
-supplies fall per page, receptacles fill, trays empty and get refilled,
+supplies fall per page, receptacles fill (their level is the space left, RFC 3805
+prtMarkerSuppliesLevel, so it falls too), trays empty and get refilled,
 switch and host counters grow, sensors wander. Faults are explicit calls.
 """
 
@@ -460,12 +461,12 @@ class SimulatedDevice:
         self._sync_supply_state()
 
     def replace_supply(self, index: int) -> None:
-        """A technician's visit: the supply is new (receptacles emptied) and its alerts go away."""
+        """A technician's visit: the supply is new (a receptacle empty: all space left) and its alerts go away."""
         s = self.supplies().get(index)
         if s is None:
             raise FleetError(f"{self.name}: no supply {index}")
         full = s["max"] if isinstance(s["max"], int) and s["max"] > 0 else 100
-        self.set_level(index, 0 if s["class"] == CLASS_RECEPTACLE else full)
+        self.set_level(index, full)
 
     def _out_of_marking(self) -> bool:
         return any(
@@ -517,8 +518,8 @@ class SimulatedDevice:
             whole = math.floor(acc)
             self._supply_acc[key] = acc - whole
             if whole:
-                new = min(cap, level + whole) if s["class"] == CLASS_RECEPTACLE else max(0, level - whole)
-                self.data.set(key, new)
+                # consumed: what remains; receptacle: the space left (RFC 3805), so both fall
+                self.data.set(key, max(0, level - whole))
 
     def _feed_paper(self, pages: int) -> None:
         """Pages come out of the first tray with paper; an empty auto tray is refilled (someone does)."""

@@ -159,6 +159,18 @@ def test_pages_consume_supplies_and_an_empty_cartridge_stops_the_printer(tmp_pat
     assert fleet.advance_pages(HP, 10) == 10
 
 
+def test_a_waste_receptacle_fills_by_losing_space_left(tmp_path: Path) -> None:
+    """RFC 3805: a receptacle's prtMarkerSuppliesLevel is the remaining space, so filling lowers it."""
+    fleet = SimulatedFleet(RECORDINGS, tmp_path, devices=[KYOCERA])
+    fleet.clear_jam(KYOCERA)
+    waste = fleet.printer(KYOCERA).supplies()[5]
+    assert (waste["class"], waste["level"]) == (4, 35)
+    assert fleet.advance_pages(KYOCERA, 2500) == 2500  # 10% of a 25,000-page box
+    assert fleet.printer(KYOCERA).supplies()[5]["level"] == 25
+    fleet.replace_supply(KYOCERA, 5)
+    assert fleet.printer(KYOCERA).supplies()[5]["level"] == 100
+
+
 def test_level_minus_three_is_never_turned_into_a_number(tmp_path: Path) -> None:
     fleet = SimulatedFleet(RECORDINGS, tmp_path, devices=[BROTHER])
     assert fleet.advance_pages(BROTHER, 500) == 500
