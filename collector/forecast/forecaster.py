@@ -143,7 +143,21 @@ def forecast_series(
     calendar: Calendar | None = None,
     params: Params | None = None,
 ) -> Forecast:
-    """``forecast`` on arrays; samples after ``now`` are ignored."""
+    """``forecast`` on arrays; samples after ``now`` are ignored. ``Forecast.lives`` holds the cartridge lives."""
+    lives: list[CartridgeLife] = []
+    f = _forecast_series(series, now, kind, prior, calendar, params, lives)
+    return replace(f, lives=tuple(lives)) if lives else f
+
+
+def _forecast_series(
+    series: Series,
+    now: float,
+    kind: SupplyKind,
+    prior: Prior | None,
+    calendar: Calendar | None,
+    params: Params | None,
+    lives_out: list[CartridgeLife],
+) -> Forecast:
     p = params or Params()
     cal = calendar or Calendar()
     n_all = int(np.searchsorted(series.t, now, side="right"))
@@ -171,6 +185,7 @@ def forecast_series(
     ccum = np.array([s.pages for s in hist])
 
     lives = detect_lives(hist, kind)
+    lives_out.extend(lives)
     life = lives[-1]
     rem = remaining_levels(hist, kind)
     step = level_step(rem)

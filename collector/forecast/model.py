@@ -133,6 +133,10 @@ class Forecast:
     pages_per_day: float | None = None  # expected average over the coming week
     installed_at: float | None = None
     details: dict[str, float] = field(default_factory=dict)
+    #: The cartridge lives the forecaster split the history into, oldest first (the last one is installed now).
+    #: Indices refer to the forecaster's compressed history; a life's start is confirmed when its
+    #: ``end_index > start_index`` (a later reading agrees). Not part of the JSON contract.
+    lives: tuple[CartridgeLife, ...] = ()
 
     @property
     def empty_at(self) -> float | None:
