@@ -5,7 +5,10 @@
 against: ``days_to_empty``, ``empty_at``, ``low``, ``high`` (days),
 ``confidence`` and ``reason`` when not good (plus informative extras).
 ``fleetwatch forecast [--device D] [--json]`` lists the collector's supplies
-soonest-empty first.
+soonest-empty first, as the running collector keeps them (``forecasts``
+table, see ``forecast.store``; days counted from now, plus ``installed_at``,
+``computed_at`` and ``days_per_unit``); ``--recompute`` computes them from the
+stored history instead (same keys but those three).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 import click
 
 from collector.forecast.forecaster import forecast as run_forecast
-from collector.forecast.model import Calendar, Forecast, Sample, SupplyKind
+from collector.forecast.model import Calendar, Sample, SupplyKind
 
 
 def parse_time(text: str) -> float:
@@ -94,26 +97,38 @@ def _load_holidays(path: Path | None) -> frozenset[date]:
     return frozenset(days)
 
 
-def _fmt_days(f: Forecast) -> str:
-    if f.days_to_empty is None:
-        return "-"
-    return f"{f.days_to_empty:.1f} ({f.low:.1f}-{f.high:.1f})"
-
-
 def _state_option(fn):  # type: ignore[no-untyped-def]
     return click.option("--state-dir", "state", type=click.Path(path_type=Path), default=None, help="state directory")(
         fn
     )
 
 
+def _stored(db, now: float, device: str | None) -> list[dict[str, object]] | None:  # type: ignore[no-untyped-def]
+    """The collector's forecasts (``forecasts`` table), or None when it has stored none."""
+    from collector.forecast.store import read_forecasts
+
+    has_table = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'forecasts'").fetchone()
+    if not has_table or not db.execute("SELECT 1 FROM forecasts LIMIT 1").fetchone():
+        return None
+    return read_forecasts(db, now, device)
+
+
 @click.group(invoke_without_command=True)
 @click.option("--device", default=None, help="only this device")
 @_state_option
 @click.option("--json", "as_json", is_flag=True, help="machine-readable list")
+@click.option("--recompute", is_flag=True, help="compute from the stored history instead of the collector's table")
 @click.option("--holidays", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="file of YYYY-MM-DD")
 @click.pass_context
-def forecast(ctx: click.Context, device: str | None, state: Path | None, as_json: bool, holidays: Path | None) -> None:
-    """Days until each supply runs out (or a waste container fills), soonest first."""
+def forecast(
+    ctx: click.Context, device: str | None, state: Path | None, as_json: bool, recompute: bool, holidays: Path | None
+) -> None:
+    """Days until each supply runs out (or a waste container fills), soonest first.
+
+    Reads what the running collector keeps current (``forecasts`` table);
+    with ``--recompute``, or when the collector has stored none, computes
+    every forecast from the stored history (slower).
+    """
     if ctx.invoked_subcommand is not None:
         return
     from collector.forecast.fleet import fleet_forecasts
@@ -121,20 +136,21 @@ def forecast(ctx: click.Context, device: str | None, state: Path | None, as_json
 
     now = time.time()
     with open_db(state) as db:
-        rows = fleet_forecasts(db, now, device, Calendar(holidays=_load_holidays(holidays)))
+        rows = None if recompute or holidays else _stored(db, now, device)
+        if rows is None:
+            cal = Calendar(holidays=_load_holidays(holidays))
+            rows = [r.to_json() for r in fleet_forecasts(db, now, device, cal)]
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        click.echo(json.dumps(rows, indent=2))
         return
     click.echo(f"{'DEVICE':20} {'SUPPLY':28} {'LEVEL':>6} {'DAYS (LOW-HIGH)':>20} {'EMPTY AT':17} CONFIDENCE")
     for r in rows:
-        f, h = r.forecast, r.history
-        lvl = "-" if f.level_now is None else f"{f.level_now:.0f}%"
-        at = "-" if f.empty_at is None else datetime.fromtimestamp(f.empty_at, UTC).strftime("%Y-%m-%d %H:%M")
-        why = f" ({', '.join(x.value for x in f.reasons)})" if f.reasons else ""
-        click.echo(
-            f"{h.device_id[:20]:20} {h.description[:28]:28} {lvl:>6} {_fmt_days(f):>20} {at:17} "
-            f"{f.confidence.value}{why}"
-        )
+        lvl = "-" if r.get("level_now") is None else f"{r['level_now']:.0f}%"
+        days = "-" if r["days_to_empty"] is None else f"{r['days_to_empty']:.1f} ({r['low']:.1f}-{r['high']:.1f})"
+        at = "-" if r["empty_at"] is None else str(r["empty_at"])[:16].replace("T", " ")
+        why = f" ({r['reason']})" if r.get("reason") else ""
+        name = str(r.get("description") or r["supply"])
+        click.echo(f"{str(r['device'])[:20]:20} {name[:28]:28} {lvl:>6} {days:>20} {at:17} {r['confidence']}{why}")
     if not rows:
         click.echo("no supplies with a level history")
 
