@@ -102,7 +102,7 @@ class Sender:
                 break
         self._make_batch(polls)
 
-    def _send_due(self) -> None:
+    async def _send_due(self) -> None:
         sock = self._socket()
         now = time.monotonic()
         for batch_id, payload in self.spool.oldest(WINDOW):
@@ -110,7 +110,8 @@ class Sender:
             if sent is not None and now - sent < self.link.ack_timeout:
                 continue
             try:
-                sock.send_multipart([FRAME_MAGIC, payload], flags=zmq.NOBLOCK)
+                # On an asyncio socket the send returns a future; zmq.Again arrives through it.
+                await sock.send_multipart([FRAME_MAGIC, payload], flags=zmq.NOBLOCK)
             except zmq.Again:
                 return  # collector not connected: the spool keeps it
             self._inflight[batch_id] = now
@@ -142,7 +143,7 @@ class Sender:
                 if collector.done():
                     collector.result()
                     collector = asyncio.create_task(self._collect())
-                self._send_due()
+                await self._send_due()
                 if await sock.poll(200, zmq.POLLIN):
                     while True:
                         try:
