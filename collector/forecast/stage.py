@@ -2,8 +2,10 @@
 
 Runs as a ``PollObserver`` *before* the rules stage. For each stored poll it:
 
-1. recomputes a supply's forecast when its level (or part number) changed or
-   the last computation is older than ``refresh`` seconds, reading the
+1. recomputes a supply's forecast when its level (or part number) changed
+   at this poll or the previous one (the reading after a jump confirms or
+   refutes a replacement), or the last computation is older than
+   ``refresh`` seconds, reading the
    history from SQLite (``forecast.history``: level change points since the
    installed unit's fitting, hourly page counter) and persisting it to the
    ``forecasts`` table (columns documented in ``forecast.store``);
@@ -66,6 +68,8 @@ class _Tracked:
     forecast: Forecast
     recorded: set[float] = field(default_factory=set)  # removal times already written
     previous_ppp: float | None = None  # pages per percent of the unit before the installed one
+    # The level changed at this poll: recompute at the next one too, which confirms (or refutes) a jump.
+    recheck: bool = False
 
 
 @dataclass
@@ -158,6 +162,7 @@ class ForecastStage:
                 tr is None
                 or tr.level != s.percent
                 or tr.part != s.part_number
+                or tr.recheck
                 or poll.ts - tr.computed_at >= self.refresh
                 or poll.ts < tr.computed_at
             ):
@@ -208,6 +213,7 @@ class ForecastStage:
             f,
             tr.recorded if tr else set(),
             finished[-1] if finished else previous,
+            recheck=tr is not None and (tr.level != s.percent or tr.part != s.part_number),
         )
         self._record_replacements(info, series, f.lives, new, now)
         self._tracked[(poll.device_id, s.index)] = new

@@ -134,9 +134,27 @@ def test_recomputes_on_level_change_or_age_only(rig: Rig) -> None:
     lower = poll(p.ts + 120, p.supplies[0].level - 3, p.counters.total_pages + 75)
     rig.feed(lower)
     assert rig.stage.stats.recomputes == n + 1, "a level change is recomputed at once"
-    later = poll(p.ts + 120 + rig.stage.refresh, lower.supplies[0].level, lower.counters.total_pages)
+    rig.feed(poll(p.ts + 180, lower.supplies[0].level, lower.counters.total_pages))
+    assert rig.stage.stats.recomputes == n + 2, "... and at the next poll, which confirms or refutes a jump"
+    rig.feed(poll(p.ts + 240, lower.supplies[0].level, lower.counters.total_pages))
+    assert rig.stage.stats.recomputes == n + 2
+    later = poll(p.ts + 180 + rig.stage.refresh, lower.supplies[0].level, lower.counters.total_pages)
     rig.feed(later)
-    assert rig.stage.stats.recomputes == n + 2, "older than `refresh`: recomputed"
+    assert rig.stage.stats.recomputes == n + 3, "older than `refresh`: recomputed"
+
+
+def test_a_small_jump_is_recorded_at_the_confirming_poll(rig: Rig) -> None:
+    """76 -> 100 is below the 30-point jump believed on one reading: the next poll, same level, confirms it."""
+    hist = office_history(14, start=90.0)
+    rig.store(hist[:-1])
+    p = hist[-1]
+    rig.feed(p)
+    level, pages = p.supplies[0].level, p.counters.total_pages
+    assert level is not None
+    rig.feed(poll(p.ts + 60, level + 20, pages + 5))
+    rig.feed(poll(p.ts + 120, level + 20, pages + 5))
+    with rig.db() as db:
+        assert db.execute("SELECT removed_at, swapped_early FROM cartridge_lives").fetchall() == [(p.ts + 60, 1)]
 
 
 def test_lead_time_reading_for_a_managed_part_makes_the_rule_fire(rig: Rig) -> None:
