@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from agent.config import ConfigError
 from collector.config import CollectorConfig
+from collector.forecast.stage import ForecastStage
 from collector.incidents.manager import IncidentService
 from collector.incidents.policy import PolicyError, load_policy
 from collector.service import CollectorService
@@ -36,6 +37,9 @@ class Collector:
             self.incidents,
             overrides=config.devices,
         )
+        # Forecasts first: it appends supply_days_to_empty / supply_lead_time_days to the readings the rules see.
+        self.forecasts = ForecastStage(config.db_path(), self.incidents)
+        self.service.observers.append(self.forecasts)
         self.service.observers.append(self.rules)
         # Last, so incidents are written before the wall refreshes.
         self.hub = LiveHub(config.db_path())
@@ -60,6 +64,7 @@ class Collector:
             await self.service.run(stop, extra=self.extra_tasks)
         finally:
             self.rules.tick(self.service.clock())
+            self.forecasts.close()
             self.incidents.close()
 
 
