@@ -12,6 +12,7 @@ series, tens of milliseconds per device.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import sqlite3
@@ -121,8 +122,15 @@ def _series(conn: sqlite3.Connection, device_id: str, metric: str) -> list[tuple
     return [(int(sid), json.loads(lab)) for sid, lab in rows.fetchall()]
 
 
-def _window(conn: sqlite3.Connection, sid: int, lo: float, hi: float, *, prior: bool) -> list[tuple[float, float]]:
-    """Samples in ``[lo, hi)``, preceded by the last one before ``lo`` when ``prior``."""
+def _window(
+    conn: sqlite3.Connection, sid: int, lo: float, hi: float, *, prior: bool, changes_only: bool = False
+) -> list[tuple[float, float]]:
+    """Samples in ``[lo, hi)``, preceded by the last one before ``lo`` when ``prior``.
+
+    ``changes_only`` keeps the first and last sample and those whose value differs from the one before: a
+    page counter that did not move (nights, weekends) or a supply level that stayed put adds nothing, and a
+    month of polls shrinks to the moves (exact for page sums; replacement detection sees the same levels).
+    """
     out: list[tuple[float, float]] = []
     if prior:
         row = conn.execute(
@@ -130,9 +138,17 @@ def _window(conn: sqlite3.Connection, sid: int, lo: float, hi: float, *, prior: 
         ).fetchone()
         if row:
             out.append((float(row[0]), float(row[1])))
-    q = conn.execute(
-        "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts", (sid, lo, hi)
-    )
+    if changes_only:
+        q = conn.execute(
+            "SELECT ts, value FROM (SELECT ts, value, LAG(value) OVER w AS prev, LEAD(ts) OVER w AS nxt"
+            " FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? WINDOW w AS (ORDER BY ts))"
+            " WHERE prev IS NULL OR prev != value OR nxt IS NULL ORDER BY ts",
+            (sid, lo, hi),
+        )
+    else:
+        q = conn.execute(
+            "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts", (sid, lo, hi)
+        )
     out.extend((float(t), float(v)) for t, v in q.fetchall())
     return out
 
@@ -153,7 +169,7 @@ def page_counter(conn: sqlite3.Connection, device_id: str, lo: datetime, hi: dat
         return []
     for sid, lab in _series(conn, device_id, "page_count"):
         if lab.get("counter") == "total_pages":
-            return _window(conn, sid, lo.timestamp(), hi.timestamp(), prior=True)
+            return _window(conn, sid, lo.timestamp(), hi.timestamp(), prior=True, changes_only=True)
     return []
 
 
@@ -204,7 +220,8 @@ def _supply_series(conn: sqlite3.Connection, device_id: str, lo: float, hi: floa
                 lab.get("class", "consumed"),
             ),
         )
-        g.rows.extend((t, v, lab.get("part_number")) for t, v in _window(conn, sid, lo, hi, prior=False))
+        rows = _window(conn, sid, lo, hi, prior=False, changes_only=True)
+        g.rows.extend((t, v, lab.get("part_number")) for t, v in rows)
     for g in groups.values():
         g.rows.sort()
     return groups
@@ -216,10 +233,11 @@ def replacements(conn: sqlite3.Connection, device_id: str, lo: datetime, hi: dat
         return []
     start = (lo - SUPPLY_LOOKBACK).timestamp()
     pages = page_counter(conn, device_id, lo - SUPPLY_LOOKBACK, hi)
+    times = [t for t, _ in pages]
     out = []
     for key, g in _supply_series(conn, device_id, start, hi.timestamp()).items():
         kind = SupplyKind.receptacle if g.supply_class == "receptacle" else SupplyKind.consumed
-        samples = [SupplySample(t, v, _pages_at(pages, t), "ok", part) for t, v, part in g.rows]
+        samples = [SupplySample(t, v, _pages_at(pages, times, t), "ok", part) for t, v, part in g.rows]
         lives = detect_lives(samples, kind)
         for prev, life in itertools.pairwise(lives):
             at = utc(life.installed_at) if life.installed_at is not None else None
@@ -241,14 +259,10 @@ def replacements(conn: sqlite3.Connection, device_id: str, lo: datetime, hi: dat
     return out
 
 
-def _pages_at(pages: Sequence[tuple[float, float]], ts: float) -> float | None:
-    """The page counter of the same poll, else the latest before it (linear scan is fine at report sizes)."""
-    best = None
-    for t, v in pages:
-        if t > ts:
-            break
-        best = v
-    return best
+def _pages_at(pages: Sequence[tuple[float, float]], times: Sequence[float], ts: float) -> float | None:
+    """The page counter of the same poll, else the latest before it (``times`` = the counter's timestamps)."""
+    k = bisect.bisect_right(times, ts) - 1
+    return pages[k][1] if k >= 0 else None
 
 
 def latest_values(
