@@ -39,8 +39,8 @@ import numpy as np
 
 from agent.wire import DevicePoll, Supply
 from collector.alerts import AlertEvent, AlertState
-from collector.forecast.forecaster import Series, _combine_priors, forecast_series
-from collector.forecast.history import SupplyKey, load_series, page_series_id, supply_series_ids
+from collector.forecast.forecaster import Series, forecast_series
+from collector.forecast.history import DeviceHistory, SupplyKey
 from collector.forecast.model import Calendar, CartridgeLife, Forecast, Prior, SupplyKind
 from collector.forecast.store import SupplyInfo, ensure_schema, fleet_yields, record_life, upsert_forecast
 from collector.incidents.manager import IncidentService
@@ -60,14 +60,12 @@ class _Tracked:
     """What the stage remembers about one supply between polls."""
 
     key: SupplyKey
-    series: list[tuple[int, dict[str, str]]]
-    page_sid: int | None
+    labels: Labels
     level: float | None
     part: str | None
     computed_at: float
     forecast: Forecast
     recorded: set[float] = field(default_factory=set)  # removal times already written
-    previous_ppp: float | None = None  # pages per percent of the unit before the installed one
     # The level changed at this poll: recompute at the next one too, which confirms (or refutes) a jump.
     recheck: bool = False
 
@@ -106,7 +104,6 @@ class ForecastStage:
         *,
         refresh: float = 300.0,
         history_days: float = 180.0,
-        margin_days: float = 2.0,
         planning_days: float = 90.0,
         calendar: Calendar | None = None,
         usage_refresh: float = 3600.0,
@@ -117,12 +114,12 @@ class ForecastStage:
         self.incidents = incidents
         self.refresh = refresh
         self.history_days = history_days
-        self.margin_days = margin_days
         self.planning_days = planning_days
         self.calendar = calendar or Calendar()
         self.usage_refresh = usage_refresh
         self.stats = StageStats()
         self._tracked: dict[tuple[str, str], _Tracked] = {}
+        self._history: dict[str, DeviceHistory] = {}
         self._usage: dict[tuple[str, str, str], float] = {}
         self._yields: dict[tuple[str | None, str | None, str | None], tuple[float, list[tuple[str, float]]]] = {}
         self.parts: dict[str, stock.StockPart] = {}
@@ -186,33 +183,24 @@ class ForecastStage:
     def _recompute(self, poll: DevicePoll, s: Supply, labels: Labels, tr: _Tracked | None, now: float) -> _Tracked:
         started = time.perf_counter()
         key = SupplyKey(poll.device_id, s.index, s.type, s.color)
-        if tr is None or dict(labels) not in [lab for _, lab in tr.series]:
-            sids = supply_series_ids(self.db, key)  # a new part number / description is a new series
-            page_sid = page_series_id(self.db, poll.device_id)
-        else:
-            sids, page_sid = tr.series, tr.page_sid
-        ts = poll.ts
-        installed = tr.forecast.installed_at if tr is not None else None
-        cut = installed is not None and installed - self.margin_days * DAY > ts - self.history_days * DAY
-        since = installed - self.margin_days * DAY if cut and installed is not None else ts - self.history_days * DAY
-        series = load_series(self.db, sids, page_sid, since, ts)
+        hist = self._history.get(poll.device_id)
+        if hist is None:
+            hist = self._history[poll.device_id] = DeviceHistory(
+                self.db, poll.device_id, history_days=self.history_days
+            )
+        series = hist.series(key, poll.ts, rescan=tr is None or tr.labels != labels)
         kind = SupplyKind.receptacle if s.supply_class == "receptacle" else SupplyKind.consumed
         info = SupplyInfo(poll.device_id, s.index, s.part_number, s.description, s.type, s.color, poll.device.model)
-        previous = tr.previous_ppp if tr is not None else None
-        prior = self._prior(info, previous if cut else None, own=cut)
-        f = forecast_series(series, ts, kind=kind, prior=prior, calendar=self.calendar)
+        f = forecast_series(series, poll.ts, kind=kind, prior=self._prior(info), calendar=self.calendar)
         upsert_forecast(self.db, info, f)
-        finished = [life.pages_per_percent for life in f.lives[:-1] if life.pages_per_percent]
         new = _Tracked(
             key,
-            sids,
-            page_sid,
+            labels,
             s.percent,
             s.part_number,
-            ts,
+            poll.ts,
             f,
             tr.recorded if tr else set(),
-            finished[-1] if finished else previous,
             recheck=tr is not None and (tr.level != s.percent or tr.part != s.part_number),
         )
         self._record_replacements(info, series, f.lives, new, now)
@@ -221,28 +209,16 @@ class ForecastStage:
         self.stats.recompute_seconds += time.perf_counter() - started
         return new
 
-    def _prior(self, info: SupplyInfo, previous_ppp: float | None, *, own: bool) -> Prior | None:
-        """Fleet yield of this model / supply from recorded lives of *other* devices, plus (when the history
-        was cut at the installed unit's fitting, so the forecaster cannot see it) this supply's previous life:
-        as the last forecast saw it, else as recorded."""
+    def _prior(self, info: SupplyInfo) -> Prior | None:
+        """Per-model yield from recorded lives of *other* devices (the forecaster finds the supply's own
+        previous cartridge in its history)."""
         k = (info.model, info.type, info.color)
         cached = self._yields.get(k)
         if cached is None or time.monotonic() - cached[0] > 3600:
             cached = (time.monotonic(), fleet_yields(self.db, *k))
             self._yields[k] = cached
         vals = [ppp for dev, ppp in cached[1] if dev != info.device]
-        fleet = Prior(statistics.median(vals), 0.25, "fleet") if len(vals) >= 2 else None
-        if not own:
-            return fleet
-        if previous_ppp is None:
-            row = self.db.execute(
-                "SELECT pages_per_percent FROM cartridge_lives WHERE device = ? AND supply = ?"
-                " AND pages_per_percent IS NOT NULL ORDER BY removed_at DESC LIMIT 1",
-                (info.device, info.supply),
-            ).fetchone()
-            previous_ppp = float(row[0]) if row else None
-        previous = Prior(previous_ppp, 0.15, "previous") if previous_ppp else None
-        return _combine_priors(previous, fleet)
+        return Prior(statistics.median(vals), 0.25, "fleet") if len(vals) >= 2 else None
 
     def _record_replacements(
         self, info: SupplyInfo, series: Series, lives: tuple[CartridgeLife, ...], tr: _Tracked, now: float

@@ -308,3 +308,28 @@ def test_shortage_is_p3(tmp_path: Path, incidents: IncidentService) -> None:
         assert inc["severity"] == "P3", "the printer will wait for a cartridge that is not on the shelf"
     finally:
         rig.close()
+
+
+def test_incremental_history_equals_a_fresh_read(rig: Rig) -> None:
+    """Reading only new rows poll after poll gives the same series as reading everything at once."""
+    from collector.forecast.history import DeviceHistory, SupplyKey
+
+    hist = office_history(10)
+    key = SupplyKey(DEV, "1.1", "toner", "black")
+    rig.store(hist[:100])
+    db = connect(rig.path)
+    try:
+        inc = DeviceHistory(db, DEV)
+        inc.series(key, hist[99].ts)
+        for i in range(100, len(hist), 7):
+            rig.store(hist[i : i + 7])
+            got = inc.series(key, hist[min(i + 6, len(hist) - 1)].ts)
+        fresh_read = DeviceHistory(db, DEV)
+        fresh = fresh_read.series(key, hist[-1].ts)
+        assert inc.rows_read < 2 * len(hist) + 10, "each row read once (supply + page counter)"
+    finally:
+        db.close()
+    assert got.t.tolist() == fresh.t.tolist()
+    assert got.level.tolist() == fresh.level.tolist()
+    assert got.pages.tolist() == fresh.pages.tolist()
+    assert len(fresh_read.supplies[key].t) < len(hist) / 2, "flat stretches of the level are not kept"
