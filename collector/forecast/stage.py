@@ -5,10 +5,12 @@ Runs as a ``PollObserver`` *before* the rules stage. For each stored poll it:
 1. recomputes a supply's forecast when its level (or part number) changed
    at this poll or the previous one (the reading after a jump confirms or
    refutes a replacement), or the last computation is older than
-   ``refresh`` seconds, reading the
-   history from SQLite (``forecast.history``: level change points since the
-   installed unit's fitting, hourly page counter) and persisting it to the
-   ``forecasts`` table (columns documented in ``forecast.store``);
+   ``refresh`` seconds; from the supply's history (``forecast.history.
+   DeviceHistory``: level change points over ``history_days``, i.e. the
+   installed unit since its fitting plus the previous units, whose yield is
+   the best prior, and the hourly page counter over the demand window; kept in
+   memory, only rows stored since the last read are read); the result goes to
+   the ``forecasts`` table (columns documented in ``forecast.store``);
 2. appends readings to that poll's list, in place, with the labels of the
    supply's ``supply_percent`` reading, so rules can compare them:
    ``supply_days_to_empty`` (days from the poll until empty / full; absent
