@@ -12,6 +12,7 @@ from collector.config import CollectorConfig
 from collector.forecast.stage import ForecastStage
 from collector.incidents.manager import IncidentService
 from collector.incidents.policy import PolicyError, load_policy
+from collector.reports.schedule import ReportScheduler
 from collector.service import CollectorService
 from collector.stages import RulesStage
 from collector.web.live import LiveHub
@@ -30,12 +31,17 @@ class Collector:
         except PolicyError as exc:
             raise ConfigError(str(exc)) from None
         self.service = CollectorService(config)
+        try:
+            self.reports = ReportScheduler(config.db_path(), config.reports, policy)
+        except ValueError as exc:
+            raise ConfigError(f"collector config: {exc}") from None
         self.incidents = IncidentService(config.db_path(), policy)
         self.rules = RulesStage(
             config.rule_dirs(),
             config.resolved_state_dir() / "rules_state.json",
             self.incidents,
             overrides=config.devices,
+            dependency_wait=config.dependency_wait,
         )
         # Forecasts first: it appends supply_days_to_empty / supply_lead_time_days to the readings the rules see.
         self.forecasts = ForecastStage(config.db_path(), self.incidents)
@@ -46,6 +52,7 @@ class Collector:
         self.service.observers.append(self.hub)
         self.extra_tasks: list[Callable[[asyncio.Event], object]] = [
             self._deliver_notifications,
+            self._scheduled_reports,
             lambda stop: serve_http(self.service, stop, hub=self.hub),
         ]
 
@@ -59,6 +66,16 @@ class Collector:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), min(self.config.rule_interval, 5.0))
 
+    async def _scheduled_reports(self, stop: asyncio.Event) -> None:
+        """Monthly report and daily inspection, once per period and channel (idempotent across restarts)."""
+        while not stop.is_set():
+            try:
+                await self.reports.run_due(self.service.clock())
+            except Exception:  # a failing report must never stop the collector
+                log.exception("scheduled report failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 60.0)
+
     async def run(self, stop: asyncio.Event) -> None:
         try:
             await self.service.run(stop, extra=self.extra_tasks)
@@ -66,6 +83,7 @@ class Collector:
             self.rules.tick(self.service.clock())
             self.forecasts.close()
             self.incidents.close()
+            self.reports.close()
 
 
 def build(config: CollectorConfig) -> Collector:

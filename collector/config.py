@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.config import ConfigError, load_yaml_model, parse_duration
 from collector import paths
+from collector.reports.schedule import ReportSchedule
 
 
 class _Strict(BaseModel):
@@ -67,8 +68,14 @@ class CollectorConfig(_Strict):
     stale_after: float = Field(300.0, description="a device silent this long is reported unreachable")
     max_message_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     devices: dict[str, DeviceOverride] = Field(default_factory=dict)
+    reports: ReportSchedule = Field(
+        default_factory=ReportSchedule, description="monthly report and daily inspection, delivered by channel"
+    )
+    dependency_wait: float = Field(180.0, description="how long a device-down alert waits for its failing parent")
 
-    _durations = field_validator("rule_interval", "stale_after", mode="before")(lambda v: parse_duration(v))
+    _durations = field_validator("rule_interval", "stale_after", "dependency_wait", mode="before")(
+        lambda v: parse_duration(v)
+    )
 
     def resolved_state_dir(self) -> Path:
         return paths.state_dir(self.state_dir)

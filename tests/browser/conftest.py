@@ -24,7 +24,9 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: sync_playwright keeps an event loop running while it is open, which would
+# make every later asyncio.run() in the suite fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.skip(f"no chromium at {CHROMIUM} (Debian package 'chromium'; `make system-deps`)")
