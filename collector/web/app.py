@@ -31,6 +31,7 @@ from collector.web import forecasts as fleet_forecasts
 from collector.web.api import router
 from collector.web.context import WebContext, ctx_of
 from collector.web.live import LiveHub
+from collector.web.reports_api import router as reports_router
 
 if TYPE_CHECKING:
     from collector.service import CollectorService
@@ -94,6 +95,7 @@ def create_app(
     )
     app.state.web = ctx
     app.include_router(router)
+    app.include_router(reports_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -406,3 +406,21 @@ def test_tokens_cli_create_list_revoke(tmp_path: Path) -> None:
     again = runner.invoke(tokens, ["revoke", info.id, "--state-dir", state])
     assert again.exit_code != 0
     assert "no active token" in again.output
+
+
+def test_reports_over_http(client: httpx.Client, db: Path) -> None:
+    assert client.get("/api/v1/reports/monthly").status_code == 401
+    h = bearer(_token(db, Role.viewer))
+    month = time.strftime("%Y-%m", time.gmtime())
+    r = client.get("/api/v1/reports/monthly", params={"month": month}, headers=h)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["schema"].startswith("fleetwatch.report.monthly")
+    assert body["summary"]["incidents_opened"] >= 1  # the fleet fixture opens a jam incident
+    assert body["summary"]["devices"] == 6
+    html = client.get("/api/v1/reports/monthly", params={"month": month, "format": "html"}, headers=h)
+    assert html.headers["content-type"].startswith("text/html")
+    assert "<table" in html.text
+    csv_text = client.get("/api/v1/reports/inspection", params={"format": "csv"}, headers=h).text
+    assert len(csv_text.splitlines()) >= 2
+    assert client.get("/api/v1/reports/monthly", params={"month": "2026-13"}, headers=h).status_code == 422
