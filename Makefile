@@ -15,11 +15,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests need: net-snmp tools (bench reference), chromium (browser tests).
+# Debian packages the tests need: net-snmp tools (bench reference), chromium (browser tests),
+# victoria-metrics (a real server speaking the InfluxDB v2 write API for the InfluxDB backend tests).
 system-deps:
 	@missing=""; \
 	command -v snmpbulkwalk >/dev/null || missing="$$missing snmp"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -53,6 +53,10 @@ class CollectorService:
         self.state_dir = config.resolved_state_dir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.storage = SqliteStorage(config.db_path(), overrides=config.devices)
+        # At scale, time series also go to InfluxDB; SQLite stays the store an acknowledgement relies on.
+        from collector.storage.influx import make_timeseries_sink
+
+        self.sink = make_timeseries_sink(config.storage)
         self.stats = IngestStats()
         self.observers: list[PollObserver] = []
         self.started_at = clock()
@@ -86,6 +90,9 @@ class CollectorService:
             self.stats.batches_duplicate += 1
             return encode_ack(Ack(batch_id=batch.batch_id, status=AckStatus.duplicate))
         self.stats.batches_stored += 1
+        if self.sink is not None:
+            for p, r in zip(batch.polls, readings, strict=True):
+                self.sink.write_samples(p.device_id, p.ts, r)
         self.stats.polls_stored += len(batch.polls)
         self.stats.readings_stored += sum(len(r) for r in readings)
         for p in batch.polls:
@@ -214,3 +221,5 @@ class CollectorService:
                 stop_auth(self.ctx)
             self.storage.save_stats(self.stats.flat(), self.clock())
             self.storage.close()
+            if self.sink is not None:
+                self.sink.close()  # type: ignore[attr-defined]

@@ -269,7 +269,7 @@ def test_an_office_hour_raises_pages_and_lowers_toner(fleet: SimulatedFleet, snm
 
 
 def test_demo_runner_serves_a_moving_fleet_and_stops_cleanly(tmp_path: Path) -> None:
-    """``python -m collector.demo``: prints endpoints, pages rise between ticks, SIGTERM stops snmpsim."""
+    """``python -m collector.demo.fleet_runner``: prints endpoints, pages rise between ticks, SIGTERM stops snmpsim."""
     port = free_udp_port()
 
     async def life() -> Value:
@@ -278,7 +278,7 @@ def test_demo_runner_serves_a_moving_fleet_and_stops_cleanly(tmp_path: Path) -> 
 
     args = ["--port", str(port), "--interval", "0.2", "--speed", "3600", "--start", "2024-03-12T09:00", "--seed", "1"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collector.demo", *args], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=ENV
+        [sys.executable, "-m", "collector.demo.fleet_runner", *args], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=ENV
     )
     try:
         assert proc.stdout is not None

@@ -200,3 +200,39 @@ def test_config_selects_the_sink():
     sink = make_timeseries_sink(StorageConfig(backend="influxdb", influxdb=InfluxConfig(url="http://127.0.0.1:9")))
     assert isinstance(sink, InfluxSink)
     sink.close()
+
+
+@needs_vm
+def test_collector_configured_for_influxdb_writes_every_stored_batch_there(victoria: Victoria, tmp_path: Path) -> None:
+    """The backend is selected in collector config; SQLite still stores (acks rely on it), InfluxDB gets a copy."""
+    from agent.wire import FRAME_MAGIC, Batch, encode_batch
+    from collector.config import CollectorConfig
+    from collector.service import CollectorService
+
+    config = CollectorConfig(
+        state_dir=tmp_path / "state",
+        storage=StorageConfig(backend="influxdb", influxdb=InfluxConfig(url=victoria.url, token="t")),
+    )
+    service = CollectorService(config)
+    try:
+        now = time.time()
+        batch = Batch(batch_id="b1", agent_id="a", sent_at=now, polls=[_poll(now - 60, 40.0), _poll(now, 38.0)])
+        assert b"stored" in (service.handle([FRAME_MAGIC, encode_batch(batch)]) or b"")
+        service.sink.close()  # type: ignore[union-attr] - flushes the batching writer
+        victoria.flush()
+        sink = make_timeseries_sink(config.storage)
+        assert sink is not None
+        try:
+
+            def both() -> dict | None:
+                got = sink.history("lexmark-1", "supply_percent", {"color": "magenta"}, since=now - 120)
+                return got if got and len(_series(got, color="magenta")) == 2 else None
+
+            out = _wait(both, 20, "both magenta toner points in victoria-metrics")
+        finally:
+            sink.close()
+        assert [s.value for s in _series(out, color="magenta")] == [40.0, 38.0]
+        assert [s.value for s in service.storage.history("lexmark-1", "supply_percent", {"color": "magenta"})
+                .popitem()[1]] == [40.0, 38.0]  # fmt: skip
+    finally:
+        service.storage.close()
