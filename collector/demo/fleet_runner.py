@@ -1,4 +1,4 @@
-"""``python -m collector.demo.fleet_runner``: serve only the demo fleet (no collector, no agent) on 127.0.0.1 and keep it moving.
+"""``python -m collector.demo.fleet_runner``: only the demo fleet (no collector or agent), kept moving.
 
 Prints one line per device (community, endpoint) so a demo agent config can
 point at it, then ticks the fleet every ``--interval`` wall seconds, each tick
