@@ -31,7 +31,6 @@ class IngestStats:
     rule_evals: int = 0
     agents_refused: int = 0  # CURVE handshakes refused (unknown key)
 
-
     def flat(self) -> dict[str, float]:
         """Counters as one flat mapping (``rejected_bad_json`` ...), for storage and /metrics."""
         out: dict[str, float] = {

@@ -124,8 +124,7 @@ class RulesStage:
         info = self.inventory.get(device_id)
         parent = info.parent if info else None
         return any(
-            a.device_id == parent and a.suppresses_device and a.state == AlertState.firing
-            for a in self.engine.alerts()
+            a.device_id == parent and a.suppresses_device and a.state == AlertState.firing for a in self.engine.alerts()
         )
 
     def _hold_for_parents(self, events: list[AlertEvent], now: float) -> list[AlertEvent]:

@@ -87,8 +87,13 @@ def _start(stack: Stack, fleet: SimulatedFleet, receiver: Receiver) -> None:
     stack.sim = type("S", (), {"port": port})()  # the fleet's snmpsim replaces the session one
     stack.write_configs(
         [
-            {"name": PRINTER, "address": "127.0.0.1", "community": PRINTER, "parent": SWITCH,
-             "labels": {"tier": "vip"}},
+            {
+                "name": PRINTER,
+                "address": "127.0.0.1",
+                "community": PRINTER,
+                "parent": SWITCH,
+                "labels": {"tier": "vip"},
+            },
             {"name": OTHER_PRINTER, "address": "127.0.0.1", "community": OTHER_PRINTER, "parent": SWITCH},
             {"name": SWITCH, "address": "127.0.0.1", "community": SWITCH},
         ],
@@ -162,9 +167,7 @@ def test_unreachable_printer_opens_p1(stack: Stack, fleet: SimulatedFleet, recei
     )
     assert inc["severity"] == "P1"
     fleet.bring_online(OTHER_PRINTER)
-    wait_for(
-        lambda: _incidents(stack, number=inc["number"], state="resolved") or None, 30, "resolved when it answers"
-    )
+    wait_for(lambda: _incidents(stack, number=inc["number"], state="resolved") or None, 30, "resolved when it answers")
 
 
 def _ts(iso: object) -> float:

@@ -278,7 +278,11 @@ def test_demo_runner_serves_a_moving_fleet_and_stops_cleanly(tmp_path: Path) -> 
 
     args = ["--port", str(port), "--interval", "0.2", "--speed", "3600", "--start", "2024-03-12T09:00", "--seed", "1"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collector.demo.fleet_runner", *args], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=ENV
+        [sys.executable, "-m", "collector.demo.fleet_runner", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=ENV,
     )
     try:
         assert proc.stdout is not None
