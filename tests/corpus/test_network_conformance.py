@@ -125,11 +125,11 @@ def _temperatures(stem: str) -> list[dict]:
     return [r for r in rows if r.get("sensor_class") == "temperature"]
 
 
-@pytest.mark.parametrize("stem", STEMS)
+# Only recordings where LibreNMS reads temperatures: the others have nothing to compare (junos_vmx reports 0 °C
+# for every component, edgeswitch and Windows have no sensor tables), so they are not generated as skips.
+@pytest.mark.parametrize("stem", [s for s in STEMS if _temperatures(s)])
 def test_every_librenms_temperature_within_one_degree(corpus_sim: Snmpsim, stem: str) -> None:
     ref = _temperatures(stem)
-    if not ref:
-        pytest.skip(f"{stem}: LibreNMS reads no temperature")
     section = polled(corpus_sim, stem).get("sensors")
     ours: dict[str, Sensor] = {s.index or "": s for s in getattr(section, "sensors", ()) if s.kind == "temperature"}
     problems = []
