@@ -53,7 +53,7 @@ INVENTORY: dict[str, tuple[dict[str, str], str | None]] = {
 STOCK = [
     ("CF410A", 1, 5, 1, "HP 410A black toner"),
     ("CF411A", 2, 5, 1, "HP 410A cyan toner"),
-    ("TK-8345K", 0, 7, 1, "Kyocera TK-8345 black toner"),
+    ("CF412A", 0, 5, 1, "HP 410A yellow toner"),
 ]
 
 
@@ -272,12 +272,18 @@ def main(argv: list[str] | None = None) -> int:
 
     fleet = SimulatedFleet(RECORDINGS, work / "fleet", seed=7)
     now = datetime.now(UTC)
+    # The recordings carry today's faults; the two weeks before were ordinary office life.
+    fleet.clear_jam("kyocera-taskalfa-2553ci")
+    fleet.close_door("lexmark-ms621dn")
     if args.history_days > 0:
         say(f"writing {args.history_days:g} days of history for {len(fleet.names)} devices ...")
         t0 = time.monotonic()
         n = backfill(fleet, db_path, args.history_days, now)
         say(f"  {n} polls stored in {time.monotonic() - t0:.1f}s")
-    # The story the demo tells: HP's black toner nearly out (and so are its spares), the Kyocera jammed.
+    # The story the demo tells: HP's black toner nearly out (and so are its spares), the Kyocera jammed,
+    # the Lexmark's front door open.
+    fleet.paper_jam("kyocera-taskalfa-2553ci")
+    fleet.open_door("lexmark-ms621dn")
     hp = fleet.printer("hp-clj-m477")
     black = next(i for i, s in hp.supplies().items() if s.get("color") == "black")
     fleet.set_level("hp-clj-m477", black, 4)
