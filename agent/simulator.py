@@ -9,6 +9,7 @@ and needs a writable cache directory.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,12 +40,16 @@ class Snmpsim:
         v3_users: list[dict[str, str]] | None = None,
         log_path: str | os.PathLike[str] | None = None,
         variation_modules_dir: str | os.PathLike[str] | None = None,
+        extra_engines: list[tuple[str | os.PathLike[str], list[tuple[str, int]]]] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.endpoints = endpoints or [("127.0.0.1", free_udp_port())]
         self.v3_users = v3_users or []
         self.log_path = Path(log_path) if log_path else None
         self.variation_modules_dir = variation_modules_dir
+        # More SNMP engines in the same process, each with its own data dir and endpoints: lets one
+        # process stand for many devices that each answer on their own address.
+        self.extra_engines = [(Path(d), list(eps)) for d, eps in (extra_engines or [])]
         self.proc: subprocess.Popen[bytes] | None = None
         self._cache = tempfile.mkdtemp(prefix="fw-snmpsim-cache-")
 
@@ -72,6 +77,9 @@ class Snmpsim:
                 cmd += [f"--v3-priv-key={user['priv_key']}", f"--v3-priv-proto={user.get('priv_proto', 'AES')}"]
         for host, port in self.endpoints:
             cmd.append(f"--agent-udpv4-endpoint={host}:{port}")
+        for data_dir, endpoints in self.extra_engines:
+            cmd += ["--v3-engine-id=auto", f"--data-dir={data_dir}"]
+            cmd += [f"--agent-udpv4-endpoint={host}:{port}" for host, port in endpoints]
         return cmd
 
     def start(self, wait_community: str | None = None, timeout: float = 30.0) -> Snmpsim:
@@ -103,6 +111,7 @@ class Snmpsim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        shutil.rmtree(self._cache, ignore_errors=True)
 
     def __enter__(self) -> Snmpsim:
         return self.start() if self.proc is None else self

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from agent.simulator import Snmpsim
+from agent.simulator import Snmpsim, free_udp_port
 from collector.series import PRINTER_ERROR_FLAGS
 
 Oid = tuple[int, ...]
@@ -321,6 +321,8 @@ class SimulatedDevice:
         self.data = data
         self.rng = rng
         self.online = True
+        #: Copies served on the device's own endpoint with community "public" (see SimulatedFleet.own_addresses).
+        self.mirrors: list[Path] = []
         self.profile = PROFILES.get(name, PrinterProfile())
         self._mtime = 0
         self._page_acc = 0.0
@@ -345,11 +347,13 @@ class SimulatedDevice:
         """Atomically replace the served file with a strictly newer whole-second mtime (see module doc)."""
         if not self.online:
             return
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text(self.data.render(), encoding="latin-1")
+        text = self.data.render()
         self._mtime = max(int(time.time()), self._mtime + 1)
-        os.utime(tmp, (self._mtime, self._mtime))
-        os.replace(tmp, self.path)
+        for path in (self.path, *self.mirrors):
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="latin-1")
+            os.utime(tmp, (self._mtime, self._mtime))
+            os.replace(tmp, path)
 
     @property
     def offline_path(self) -> Path:
@@ -711,16 +715,42 @@ class SimulatedFleet:
             dev.write()
             self._devices[p.stem] = dev
         self.snmpsim: Snmpsim | None = None
+        self.addresses: dict[str, str] = {}  # device -> its own loopback address, when started with own_addresses
 
     # -- serving
-    def start(self, *, port: int | None = None, log_path: str | os.PathLike[str] | None = None) -> SimulatedFleet:
-        """Start snmpsim on 127.0.0.1 over the work dir; every device must be on disk when it scans."""
+    def start(
+        self,
+        *,
+        port: int | None = None,
+        log_path: str | os.PathLike[str] | None = None,
+        own_addresses: list[str] | None = None,
+    ) -> SimulatedFleet:
+        """Start snmpsim on 127.0.0.1 over the work dir; every device must be on disk when it scans.
+
+        Every device always answers on 127.0.0.1:``port`` to its own community (the file stem). With
+        ``own_addresses`` (loopback addresses, one per device in ``names`` order) each device also answers
+        on its own address, same port, to community ``public``, as a real fleet does: that is what
+        ``fleetwatch discover`` sweeps. snmpsim picks a file per listening endpoint through its transport
+        index (``public/1.3.6.1.6.1.1.<n>.snmprec``); the fleet keeps those copies in step on every write.
+        """
         offline = [d for d in self._devices.values() if not d.online]
         for d in offline:
             d.online = True
+        port = port or free_udp_port()
+        engines = []
+        if own_addresses:
+            if len(own_addresses) < len(self._devices):
+                raise FleetError(f"need {len(self._devices)} addresses, got {len(own_addresses)}")
+            # Outside work_dir, so the main engine does not also serve them under odd community names.
+            own_root = self.work_dir.with_name(self.work_dir.name + ".own")
+            for dev, addr in zip(self._devices.values(), own_addresses, strict=False):
+                (own_root / dev.name).mkdir(parents=True, exist_ok=True)
+                dev.mirrors = [own_root / dev.name / "public.snmprec"]
+                self.addresses[dev.name] = addr
+                engines.append((own_root / dev.name, [(addr, port)]))
+        for d in self._devices.values():
             d.write()
-        endpoints = [("127.0.0.1", port)] if port else None
-        self.snmpsim = Snmpsim(self.work_dir, endpoints, log_path=log_path)
+        self.snmpsim = Snmpsim(self.work_dir, [("127.0.0.1", port)], log_path=log_path, extra_engines=engines)
         self.snmpsim.start(wait_community=next(iter(self._devices)))
         for d in offline:
             self.take_offline(d.name)
@@ -735,6 +765,7 @@ class SimulatedFleet:
         self.stop()
         if self._own_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
+            shutil.rmtree(self.work_dir.with_name(self.work_dir.name + ".own"), ignore_errors=True)
 
     def __enter__(self) -> SimulatedFleet:
         return self.start() if self.snmpsim is None else self
@@ -868,6 +899,8 @@ class SimulatedFleet:
         if dev.online:
             dev.online = False
             os.replace(dev.path, dev.offline_path)
+            for mirror in dev.mirrors:
+                mirror.unlink(missing_ok=True)
 
     def bring_online(self, name: str, *, rebooted: bool = False) -> None:
         dev = self.device(name)

@@ -1,7 +1,8 @@
 """``make demo``: the whole product on one machine, on embedded storage.
 
-Starts, all on 127.0.0.1: the simulated fleet (snmpsim serving seven authored
-recordings: five printers, a switch, a Linux host), a collector (ZeroMQ 8471,
+Starts, all on loopback: the simulated fleet (snmpsim serving seven authored
+recordings: five printers, a switch, a Linux host, each on its own address
+127.0.0.11-17 with community "public"), a collector (ZeroMQ 8471,
 HTTP 8470, SQLite in ./.fleetwatch), one agent polling the fleet and this
 machine, and a stand-in ticket desk that receives the incident webhooks.
 
@@ -130,7 +131,9 @@ class TicketDesk:
 # -- configs --------------------------------------------------------------------------------------------
 
 
-def write_configs(work: Path, state: Path, snmp_port: int, desk_url: str, args: argparse.Namespace) -> None:
+def write_configs(
+    work: Path, state: Path, snmp_port: int, addresses: dict[str, str], desk_url: str, args: argparse.Namespace
+) -> None:
     policy = yaml.safe_load((REPO_ROOT / "deploy" / "sla.yaml").read_text())
     policy["notify"]["channels"] = {"ticketing": {"type": "webhook", "url": desk_url}}
     policy["notify"]["routes"] = [{"events": ["open", "reopen", "acknowledge", "resolve"], "channels": ["ticketing"]}]
@@ -153,7 +156,7 @@ def write_configs(work: Path, state: Path, snmp_port: int, desk_url: str, args: 
         "defaults": {"interval": f"{args.poll}s", "timeout": "1s", "retries": 1, "port": snmp_port},
         "local_host": {"enabled": True, "interval": f"{args.poll}s", "labels": {"site": "hq", "department": "it"}},
         "targets": [
-            {"name": name, "address": "127.0.0.1", "community": name, "labels": labels, "parent": parent}
+            {"name": name, "address": addresses[name], "community": "public", "labels": labels, "parent": parent}
             | ({} if parent else {"interval": f"{args.poll}s"})
             for name, (labels, parent) in INVENTORY.items()
         ],
@@ -293,9 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        fleet.start(port=args.snmp_port or None, log_path=work / "snmpsim.log")
+        # Each device on its own loopback address (community "public"), as on a real network.
+        own = [f"127.0.0.{11 + i}" for i in range(len(fleet.names))]
+        fleet.start(port=args.snmp_port or None, log_path=work / "snmpsim.log", own_addresses=own)
         _, snmp_port = fleet.endpoint
-        write_configs(work, state, snmp_port, desk.url, args)
+        write_configs(work, state, snmp_port, fleet.addresses, desk.url, args)
         collector = start(["collector", "run", "--config", str(work / "collector.yaml")], work / "collector.log")
         base = f"http://127.0.0.1:{args.http_port}"
         if not wait_http(f"{base}/healthz", 60):
@@ -358,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  logs               {work}/collector.log, agent.log; tickets received: {work / 'tickets.jsonl'}")
         say("  in another terminal, from this directory:")
         say("    .venv/bin/fleetwatch devices | latest hp-clj-m477 | incidents list | forecast | reorder")
+        say(f"    .venv/bin/fleetwatch discover {own[0]}-127.0.0.30 --port {snmp_port}")
         say(
             "    .venv/bin/fleetwatch report monthly --month " + now.strftime("%Y-%m") + " --format html -o report.html"
         )

@@ -35,7 +35,7 @@ def test_demo_starts_everything_opens_incidents_and_stops(tmp_path: Path) -> Non
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        banner = "".join(_read_until(proc, "SQLite file", 120))
+        banner = "".join(_read_until(proc, "report monthly", 120))
         assert f"http://127.0.0.1:{http}/wall" in banner
         with urllib.request.urlopen(f"http://127.0.0.1:{http}/wall", timeout=5) as r:
             assert r.status == 200
@@ -61,6 +61,11 @@ def test_demo_starts_everything_opens_incidents_and_stops(tmp_path: Path) -> Non
         assert jam["device"] == "kyocera-taskalfa-2553ci"
         assert jam["response_due"]
         assert jam["resolve_due"]
+        port = next(line.split("--port")[1].split()[0] for line in banner.splitlines() if "discover" in line)
+        sweep = fleetwatch("discover", "127.0.0.9-127.0.0.20", "--port", port, "--json", cwd=tmp_path)
+        found = json.loads(sweep.stdout)
+        kinds_found = sorted(d["kind"] for d in found["devices"])
+        assert kinds_found == ["host", "network", *["printer"] * 5], found
         forecast = json.loads(fleetwatch("forecast", "--json", cwd=tmp_path).stdout)
         assert any(f["device"] == "hp-clj-m477" and f["days_to_empty"] is not None for f in forecast)
     finally:
