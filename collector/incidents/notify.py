@@ -18,28 +18,24 @@ overtakes an ``open`` still waiting for retry.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import smtplib
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
 import httpx
 
 from collector.incidents.audit import canonical
 from collector.incidents.model import Incident, iso, parse_iso
-from collector.incidents.policy import EmailChannel, Policy, Retry, WebhookChannel
+from collector.incidents.policy import EmailChannel, Policy
 from collector.incidents.store import write
+from collector.sender import Outcome, backoff, email_message, send
 
 log = logging.getLogger(__name__)
-
-USER_AGENT = "fleetwatch-incidents/1"
-_RETRYABLE_4XX = {408, 425, 429}
 
 
 def enqueue(
@@ -82,14 +78,6 @@ class DeliveryReport:
     rejected: list[str] = field(default_factory=list)
 
 
-class PermanentError(Exception):
-    """The receiver refused the message for good (retrying cannot help)."""
-
-
-def backoff(retry: Retry, attempts: int) -> timedelta:
-    return min(retry.cap, retry.first * (2 ** max(attempts - 1, 0)))
-
-
 def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
     rows = conn.execute("SELECT * FROM incident_outbox WHERE routed_at IS NULL ORDER BY id").fetchall()
     for r in rows:
@@ -124,52 +112,16 @@ def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
             conn.execute("UPDATE incident_outbox SET routed_at = ? WHERE id = ?", (iso(now), r["id"]))
 
 
-async def _send_webhook(client: httpx.AsyncClient, ch: WebhookChannel, key: str, body: dict[str, Any]) -> None:
-    headers = {"Idempotency-Key": key, "User-Agent": USER_AGENT, **ch.headers}
-    resp = await client.post(ch.url, json=body, headers=headers, timeout=ch.timeout.total_seconds())
-    if resp.is_success:
-        return
-    msg = f"HTTP {resp.status_code}: {resp.text[:200]}"
-    if 400 <= resp.status_code < 500 and resp.status_code not in _RETRYABLE_4XX:
-        raise PermanentError(msg)
-    raise RuntimeError(msg)
-
-
 def _email(ch: EmailChannel, key: str, body: dict[str, Any]) -> EmailMessage:
     inc = body["incident"]
-    msg = EmailMessage()
-    msg["Subject"] = (
-        f"[fleetwatch] {inc['severity']} {body['event']} #{inc['number']} {inc['device']}: {inc['summary']}"
+    msg = email_message(
+        ch, key, f"[fleetwatch] {inc['severity']} {body['event']} #{inc['number']} {inc['device']}: {inc['summary']}"
     )
-    msg["From"] = ch.sender
-    msg["To"] = ", ".join(ch.to)
-    msg["Message-ID"] = f"<{key}@fleetwatch>"
-    msg["X-Fleetwatch-Idempotency-Key"] = key
     lines = [f"{k}: {v}" for k, v in inc.items() if v not in (None, "", {}, [])]
     if "escalation" in body:
         lines.insert(0, f"escalation: {body['escalation']['step']}")
     msg.set_content("\n".join([f"Incident #{inc['number']} {body['event']} at {body['at']}", "", *lines]) + "\n")
     return msg
-
-
-def _send_email_sync(ch: EmailChannel, key: str, body: dict[str, Any]) -> None:
-    msg = _email(ch, key, body)
-    try:
-        with smtplib.SMTP(ch.host, ch.port, timeout=ch.timeout.total_seconds()) as smtp:
-            if ch.starttls:
-                smtp.starttls()
-            if ch.username:
-                smtp.login(ch.username, os.environ.get(ch.password_env or "", ""))
-            smtp.send_message(msg)
-    except smtplib.SMTPResponseException as exc:
-        if 500 <= exc.smtp_code < 600:
-            raise PermanentError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-        raise
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [c for c, _ in exc.recipients.values()]
-        if all(500 <= c < 600 for c in codes):
-            raise PermanentError(f"SMTP recipients refused: {exc.recipients}") from exc
-        raise
 
 
 async def deliver_pending(conn: sqlite3.Connection, policy: Policy, now: datetime) -> DeliveryReport:
@@ -190,19 +142,11 @@ async def deliver_pending(conn: sqlite3.Connection, policy: Policy, now: datetim
                 continue
             ch = policy.notify.channels.get(d["channel"])
             body = {**json.loads(d["payload"]), "idempotency_key": d["key"]}
-            error: str | None = None
-            permanent = False
-            try:
-                if ch is None:
-                    raise PermanentError("channel not in the policy")
-                if isinstance(ch, WebhookChannel):
-                    await _send_webhook(client, ch, d["key"], body)
-                else:
-                    await asyncio.to_thread(_send_email_sync, ch, d["key"], body)
-            except PermanentError as exc:
-                error, permanent = str(exc), True
-            except (httpx.HTTPError, OSError, smtplib.SMTPException, RuntimeError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            if ch is None:
+                sent = Outcome("channel not in the policy", permanent=True)
+            else:
+                sent = await send(client, ch, d["key"], body, email=partial(_email, ch, d["key"], body))
+            error, permanent = sent.error, sent.permanent
             attempts = d["attempts"] + 1
             with write(conn):
                 if error is None:

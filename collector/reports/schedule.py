@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import json
 import logging
-import os
-import smtplib
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,17 +43,16 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collector.incidents.model import iso, parse_iso, utc
-from collector.incidents.notify import USER_AGENT, PermanentError, backoff
-from collector.incidents.policy import Duration, EmailChannel, Policy, WebhookChannel
+from collector.incidents.policy import Duration, EmailChannel, Policy
 from collector.reports import render
 from collector.reports.inspection import InspectionReport, inspection_report
 from collector.reports.monthly import MonthlyReport, month_bounds, monthly_report
+from collector.sender import backoff, email_message, send
 from collector.storage.sqlite import connect as storage_connect
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["monthly", "inspection"]
-_RETRYABLE_4XX = {408, 425, 429}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS report_deliveries (
@@ -258,18 +255,9 @@ class ReportScheduler:
             for name in due.channels:
                 ch = self.policy.notify.channels[name]
                 key = f"fleetwatch-report-{due.run.kind}-{due.run.period}-{name}"
-                error, permanent = None, False
-                try:
-                    if isinstance(ch, WebhookChannel):
-                        await _post(client, ch, key, _webhook_body(due.run, rep))
-                    else:
-                        msg = report_email(ch, key, due.run, rep, self.schedule.timezone)
-                        await asyncio.to_thread(_smtp_send, ch, msg)
-                except PermanentError as exc:
-                    error, permanent = str(exc), True
-                except (httpx.HTTPError, OSError, smtplib.SMTPException, RuntimeError) as exc:
-                    error = f"{type(exc).__name__}: {exc}"
-                outcome[name] = self._record(due.run, name, when, error, permanent)
+                email = partial(report_email, ch, key, due.run, rep, self.schedule.timezone)
+                sent = await send(client, ch, key, _webhook_body(due.run, rep), email=email)
+                outcome[name] = self._record(due.run, name, when, sent.error, sent.permanent)
         return outcome
 
     def _record(self, run: Run, channel: str, when: datetime, error: str | None, permanent: bool) -> str:
@@ -348,12 +336,7 @@ def _text_summary(rep: MonthlyReport | InspectionReport) -> str:
 
 
 def report_email(ch: EmailChannel, key: str, run: Run, rep: MonthlyReport | InspectionReport, tz: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Subject"] = f"[fleetwatch] {title(run)}"
-    msg["From"] = ch.sender
-    msg["To"] = ", ".join(ch.to)
-    msg["Message-ID"] = f"<{key}@fleetwatch>"
-    msg["X-Fleetwatch-Idempotency-Key"] = key
+    msg = email_message(ch, key, f"[fleetwatch] {title(run)}")
     msg.set_content(f"{title(run)}\n\n{_text_summary(rep)}\nThe full report is the HTML part; figures in the CSV.\n")
     msg.add_alternative(render.render(rep, "html", tz), subtype="html")
     msg.add_attachment(
@@ -363,32 +346,3 @@ def report_email(ch: EmailChannel, key: str, run: Run, rep: MonthlyReport | Insp
         filename=f"fleetwatch-{run.kind}-{run.period}.csv",
     )
     return msg
-
-
-async def _post(client: httpx.AsyncClient, ch: WebhookChannel, key: str, body: dict[str, object]) -> None:
-    headers = {"Idempotency-Key": key, "User-Agent": USER_AGENT, "Content-Type": "application/json", **ch.headers}
-    resp = await client.post(ch.url, content=json.dumps(body), headers=headers, timeout=ch.timeout.total_seconds())
-    if resp.is_success:
-        return
-    msg = f"HTTP {resp.status_code}: {resp.text[:200]}"
-    if 400 <= resp.status_code < 500 and resp.status_code not in _RETRYABLE_4XX:
-        raise PermanentError(msg)
-    raise RuntimeError(msg)
-
-
-def _smtp_send(ch: EmailChannel, msg: EmailMessage) -> None:
-    try:
-        with smtplib.SMTP(ch.host, ch.port, timeout=ch.timeout.total_seconds()) as smtp:
-            if ch.starttls:
-                smtp.starttls()
-            if ch.username:
-                smtp.login(ch.username, os.environ.get(ch.password_env or "", ""))
-            smtp.send_message(msg)
-    except smtplib.SMTPResponseException as exc:
-        if 500 <= exc.smtp_code < 600:
-            raise PermanentError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
-        raise
-    except smtplib.SMTPRecipientsRefused as exc:
-        if all(500 <= code < 600 for code, _ in exc.recipients.values()):
-            raise PermanentError(f"SMTP recipients refused: {exc.recipients}") from exc
-        raise
