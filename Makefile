@@ -40,7 +40,7 @@ lint: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/poll.py
-	$(BIN)/python bench/forecast.py
+	$(BIN)/python bench/forecast/run.py
 
 clean:
 	rm -rf $(VENV) .fleetwatch .pytest_cache .ruff_cache

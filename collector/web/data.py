@@ -144,7 +144,9 @@ def wall_devices(conn: sqlite3.Connection) -> list[DeviceIn]:
         out.append(
             DeviceIn(
                 device_id=r["device_id"],
-                name=r["sys_name"] or r["device_id"],
+                # The operator's name for the device (agent config), not the SNMP sysName: that is the name
+                # incidents, tickets and the CLI use, so a person finds the same device everywhere.
+                name=r["device_id"],
                 labels=json.loads(r["labels"] or "{}"),
                 reachable=bool(r["reachable"]),
                 address=r["address"],

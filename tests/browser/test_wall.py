@@ -188,7 +188,11 @@ def test_operator_acknowledges_an_incident_and_sees_charts(page, server, small_d
     page.goto(f"{server.url}/ui/incidents/{inc.number}")
     page.get_by_role("button", name="Acknowledge").click()
     page.wait_for_selector("#msg.ok", timeout=10_000)
-    assert "acknowledged" in page.locator("main dl").inner_text()
+    # The detail re-renders from the server after the action: wait for it rather than read a stale page.
+    page.wait_for_function(
+        "document.querySelector('main dl') && document.querySelector('main dl').innerText.includes('acknowledged')",
+        timeout=10_000,
+    )
     timeline = page.locator(".timeline").inner_text()
     assert "acknowledge by operator-browser" in timeline
     assert page.foreign == []

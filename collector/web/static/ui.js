@@ -5,6 +5,12 @@
   const view = document.getElementById("view");
   const tokenInput = document.getElementById("token");
   const TOKEN_KEY = "fleetwatch.token";
+  // A link may carry the token (?token=..., as `make demo` prints): keep it, then drop it from the address bar.
+  const fromUrl = new URLSearchParams(location.search).get("token");
+  if (fromUrl) {
+    localStorage.setItem(TOKEN_KEY, fromUrl);
+    history.replaceState(null, "", location.pathname + location.hash);
+  }
   tokenInput.value = localStorage.getItem(TOKEN_KEY) || "";
 
   document.getElementById("tokenform").addEventListener("submit", (e) => {
