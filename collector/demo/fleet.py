@@ -642,9 +642,9 @@ class SimulatedDevice:
             oid = f"1.3.6.1.4.1.2021.11.{k}.0"
             if self.data.has(oid):
                 self.data.set(oid, (self.data.integer(oid) + int(dt * 100 * 4 * share)) % 2**32)
-        # data volumes (not RAM, not /run) grow about 2 GB a day
+        # data volumes grow about 2 GB a day; the system volumes (/, /run, /boot) stay as recorded
         for idx, descr in self.data.column(HR_STORAGE_DESCR).items():
-            if isinstance(descr, bytes) and descr.startswith(b"/") and descr not in (b"/run", b"/boot"):
+            if isinstance(descr, bytes) and descr.startswith(b"/") and descr not in (b"/", b"/run", b"/boot"):
                 sfx = oid_text(idx)
                 used = self.data.integer(f"{HR_STORAGE_USED}.{sfx}")
                 size = self.data.integer(f"{HR_STORAGE_SIZE}.{sfx}")
