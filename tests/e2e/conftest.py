@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
 from agent.simulator import Snmpsim
+from tests.support.net import free_port
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "snmp"
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.2) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def fleetwatch(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -88,7 +70,7 @@ class Stack:
     def __init__(self, root: Path, sim: Snmpsim) -> None:
         self.root = root
         self.sim = sim
-        self.zmq_port = free_tcp_port()
+        self.zmq_port = free_port()
         self.collector_cfg = root / "collector.yaml"
         self.agent_cfg = root / "agent.yaml"
         self.collector = Proc(["collector", "run", "--config", str(self.collector_cfg)], root, root / "collector.log")

@@ -7,7 +7,8 @@ import threading
 
 import yaml
 
-from tests.e2e.conftest import Proc, Stack, fleetwatch, free_tcp_port, wait_for
+from tests.e2e.conftest import Proc, Stack, fleetwatch
+from tests.support.net import free_port, wait_for
 
 
 def _keys(stack: Stack) -> None:
@@ -39,7 +40,7 @@ class CorruptingProxy:
     """TCP relay agent -> collector that flips one byte in every connection after the handshake."""
 
     def __init__(self, target_port: int) -> None:
-        self.port = free_tcp_port()
+        self.port = free_port()
         self.target_port = target_port
         self.loop = asyncio.new_event_loop()
         self.corrupted = 0

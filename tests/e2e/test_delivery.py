@@ -23,7 +23,8 @@ import yaml
 import zmq
 
 from agent.wire import FRAME_MAGIC, Batch, Device, DevicePoll, Supply, decode_ack, encode_batch
-from tests.e2e.conftest import Proc, Stack, free_tcp_port, wait_for
+from tests.e2e.conftest import Proc, Stack
+from tests.support.net import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +106,7 @@ def _sample_count(root: Path) -> int:
 
 
 def test_collector_sigkilled_mid_ingest_loses_no_acknowledged_batch(tmp_path: Path):
-    port = free_tcp_port()
+    port = free_port()
     cfg = tmp_path / "collector.yaml"
     # stale_after: the batches carry hour-old polls; no synthetic "unreachable" samples may mix in.
     cfg.write_text(

@@ -10,7 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.conftest import fleetwatch, free_tcp_port, wait_for
+from tests.e2e.conftest import fleetwatch
+from tests.support.net import free_port, wait_for
 
 
 def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> list[str]:
@@ -28,7 +29,7 @@ def _read_until(proc: subprocess.Popen[str], marker: str, timeout: float) -> lis
 
 
 def test_demo_starts_everything_opens_incidents_and_stops(tmp_path: Path) -> None:
-    http, zmq_port = free_tcp_port(), free_tcp_port()
+    http, zmq_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "collector.demo", "--http-port", str(http), "--zmq-port", str(zmq_port),
          "--history-days", "1", "--poll", "2"],

@@ -6,11 +6,8 @@ second, the collector evaluates the shipped rules and notifies a real local HTTP
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,8 @@ import yaml
 
 from collector.demo.fleet import SimulatedFleet
 from collector.paths import REPO_ROOT
-from tests.e2e.conftest import Stack, free_tcp_port, wait_for
+from tests.e2e.conftest import Stack
+from tests.support.net import WebhookReceiver, wait_for
 
 RECORDINGS = REPO_ROOT / "deploy" / "demo" / "recordings"
 PRINTER = "hp-clj-m477"
@@ -26,26 +24,8 @@ SWITCH = "cisco-c9200l-24p"
 OTHER_PRINTER = "lexmark-ms621dn"
 
 
-class Receiver:
+class Receiver(WebhookReceiver):
     """A ticket system stand-in: records every webhook POST."""
-
-    def __init__(self) -> None:
-        self.port = free_tcp_port()
-        self.requests: list[tuple[dict[str, str], dict[str, object]]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                owner.requests.append((dict(self.headers), json.loads(body)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def events(self, incident: int) -> list[str]:
         out = []
@@ -54,9 +34,6 @@ class Receiver:
             if isinstance(inc, dict) and inc.get("number") == incident:
                 out.append(str(body.get("event")))
         return out
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture
@@ -71,7 +48,7 @@ def fleet(tmp_path: Path) -> Iterator[SimulatedFleet]:
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
-    r.close()
+    r.stop()
 
 
 def _start(stack: Stack, fleet: SimulatedFleet, receiver: Receiver) -> None:
@@ -136,7 +113,7 @@ def test_jam_opens_once_notifies_once_and_resolves(stack: Stack, fleet: Simulate
     fleet.clear_jam(PRINTER)
     wait_for(lambda: _incidents(stack, number=number, state="resolved") or None, 20, "auto-resolve")
     wait_for(lambda: receiver.events(number) == ["open", "resolve"], 15, "the resolve webhook")
-    keys = [h.get("Idempotency-Key") for h, b in receiver.requests if b.get("event") in ("open", "resolve")]
+    keys = [k for k, b in receiver.requests if b.get("event") in ("open", "resolve")]
     assert len(keys) == len(set(keys))
     assert all(keys)
     assert stack.collector.alive()

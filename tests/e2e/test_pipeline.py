@@ -9,7 +9,8 @@ import time
 import zmq
 
 from agent.wire import FRAME_MAGIC
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack
+from tests.support.net import wait_for
 
 
 def _samples(stack: Stack, device: str, metric: str) -> list[tuple[str, float, float]]:

@@ -23,7 +23,8 @@ from collector.demo.fleet import PRT_LIFE_COUNT, SimulatedFleet
 from collector.paths import REPO_ROOT
 from collector.series import flatten
 from collector.storage.sqlite import SqliteStorage
-from tests.e2e.conftest import Stack, fleetwatch, wait_for
+from tests.e2e.conftest import Stack, fleetwatch
+from tests.support.net import wait_for
 
 RECORDINGS = REPO_ROOT / "deploy" / "demo" / "recordings"
 PRINTER = "hp-clj-m477"

@@ -22,7 +22,8 @@ import zmq
 from agent.wire import FRAME_MAGIC, Batch, Device, DevicePoll, Supply, decode_ack, encode_batch
 from collector.config import CollectorConfig
 from collector.ingest import Rejection, decode_frames
-from tests.e2e.conftest import Proc, fleetwatch, free_tcp_port, wait_for
+from tests.e2e.conftest import Proc, fleetwatch
+from tests.support.net import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +92,7 @@ def test_collector_survives_counts_and_stores_nothing(tmp_path: Path):
     messages, expected = hostile_messages(N, SEED, max_bytes)
     assert len(expected) >= 4, f"the generator should hit several rejection reasons, got {expected}"
 
-    port = free_tcp_port()
+    port = free_port()
     cfg = tmp_path / "collector.yaml"
     cfg.write_text(
         yaml.safe_dump({"listen": f"tcp://127.0.0.1:{port}", "http": {"enabled": False}, "rule_interval": 0.5})

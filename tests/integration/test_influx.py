@@ -7,10 +7,9 @@ accepts influxdb-client's writes unchanged; no InfluxDB 2.x is packaged here.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,6 +21,7 @@ from collector.config import InfluxConfig, StorageConfig
 from collector.series import Reading, flatten
 from collector.storage.base import Sample
 from collector.storage.influx import InfluxSink, bucket_average, make_timeseries_sink, to_points
+from tests.support.net import free_port, wait_for
 
 VM = shutil.which("victoria-metrics")
 needs_vm = pytest.mark.skipif(
@@ -29,26 +29,9 @@ needs_vm = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(predicate: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
 class Victoria:
     def __init__(self, root: Path, port: int | None = None) -> None:
-        self.root, self.port = root, port or _free_port()
+        self.root, self.port = root, port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -66,7 +49,7 @@ class Victoria:
             stdout=open(self.root / "vm.log", "ab"),  # noqa: SIM115 - owned by the child
             stderr=subprocess.STDOUT,
         )
-        _wait(self._healthy, 20, "victoria-metrics /health")
+        wait_for(self._healthy, 20, "victoria-metrics /health", interval=0.1)
         return self
 
     def _healthy(self) -> bool:
@@ -124,7 +107,7 @@ def test_written_polls_read_back_per_series(victoria: Victoria):
             out = sink.history("lexmark-1", "supply_percent", {"color": "magenta"})
             return out and len(next(iter(out.values()))) == 5 and next(iter(out.values()))
 
-        samples = _wait(magenta, 15, "five magenta samples readable")
+        samples = wait_for(magenta, 15, "five magenta samples readable", interval=0.1)
         assert [s.value for s in samples] == [20.0, 19.0, 18.0, 17.0, 16.0]
         assert samples[0].ts == pytest.approx(t0, abs=0.001)
         both = sink.history("lexmark-1", "supply_percent")
@@ -144,17 +127,22 @@ def test_written_polls_read_back_per_series(victoria: Victoria):
 
 @needs_vm
 def test_write_retried_until_the_server_comes_up(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     sink = InfluxSink(f"http://127.0.0.1:{port}", "t", "o", "b", flush_interval_ms=50, retry_interval_ms=300)
     vm = Victoria(tmp_path, port)
     try:
         poll = _poll(time.time() - 5, magenta=42.0)
         queued = sink.write_samples(poll.device_id, poll.ts, flatten(poll))
-        _wait(lambda: sink.retries >= 1, 15, "a failed write to be retried")
+        wait_for(lambda: sink.retries >= 1, 15, "a failed write to be retried", interval=0.1)
         vm.start()
-        _wait(lambda: sink.written_points == queued, 30, "the retried batch written")
+        wait_for(lambda: sink.written_points == queued, 30, "the retried batch written", interval=0.1)
         vm.flush()
-        out = _wait(lambda: sink.history("lexmark-1", "supply_percent", {"color": "magenta"}), 15, "points readable")
+        out = wait_for(
+            lambda: sink.history("lexmark-1", "supply_percent", {"color": "magenta"}),
+            15,
+            "points readable",
+            interval=0.1,
+        )
         assert [s.value for s in _series(out, color="magenta")] == [42.0]
         assert sink.failed_points == 0
     finally:
@@ -163,7 +151,7 @@ def test_write_retried_until_the_server_comes_up(tmp_path: Path):
 
 
 def test_write_that_never_succeeds_is_counted_not_raised():
-    port = _free_port()  # nothing listens here
+    port = free_port()  # nothing listens here
     sink = InfluxSink(
         f"http://127.0.0.1:{port}", "t", "o", "b", flush_interval_ms=50, retry_interval_ms=50, max_retries=1,
         max_retry_time_ms=2000,
@@ -171,7 +159,7 @@ def test_write_that_never_succeeds_is_counted_not_raised():
     try:
         poll = _poll(time.time(), magenta=1.0)
         queued = sink.write_samples(poll.device_id, poll.ts, flatten(poll))
-        _wait(lambda: sink.failed_points == queued, 20, "the lost points to be counted")
+        wait_for(lambda: sink.failed_points == queued, 20, "the lost points to be counted", interval=0.1)
         assert sink.written_points == 0
     finally:
         sink.close()
@@ -228,7 +216,7 @@ def test_collector_configured_for_influxdb_writes_every_stored_batch_there(victo
                 got = sink.history("lexmark-1", "supply_percent", {"color": "magenta"}, since=now - 120)
                 return got if got and len(_series(got, color="magenta")) == 2 else None
 
-            out = _wait(both, 20, "both magenta toner points in victoria-metrics")
+            out = wait_for(both, 20, "both magenta toner points in victoria-metrics", interval=0.1)
         finally:
             sink.close()
         assert [s.value for s in _series(out, color="magenta")] == [40.0, 38.0]

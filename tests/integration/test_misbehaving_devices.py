@@ -23,8 +23,9 @@ from agent.poller import TargetState, poll_target
 from agent.simulator import Snmpsim, free_udp_port
 from agent.snmp import MAX_VALUE_BYTES, Credentials, SnmpSession, new_engine
 from agent.wire import DevicePoll
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import Stack
 from tests.support.bad_agent import HUGE_BYTES, BadAgent
+from tests.support.net import wait_for
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "snmp"
 TIMEOUT = 0.5

@@ -3,60 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from collector.incidents import notify
 from collector.incidents.manager import IncidentService
 from collector.incidents.testing import device, event, make_policy, paris
+from tests.support.net import Mailbox, free_port, start_mailbox
 
 T0 = paris(2026, 1, 12, 10, 0)
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def port() -> int:
-    return _free_port()
-
-
-def _start(port: int) -> tuple[Controller, Mailbox]:
-    box = Mailbox()
-    ctl = Controller(box, hostname="127.0.0.1", port=port)
-    ctl.start()
-    return ctl, box
+    return free_port()
 
 
 @pytest.fixture
 def smtp(port: int) -> Iterator[Mailbox]:
-    ctl, box = _start(port)
+    ctl, box = start_mailbox(port)
     yield box
     ctl.stop()
 
@@ -90,7 +58,7 @@ def test_open_and_escalation_mails(svc: IncidentService, smtp: Mailbox) -> None:
     svc.tick(T0 + timedelta(minutes=5))
     assert deliver(svc, T0 + timedelta(minutes=5)).delivered == ["fleetwatch-1-escalate-3-lead"]
 
-    (to_oncall, opened), (to_lead, escalated) = smtp.messages
+    (to_oncall, opened), (to_lead, escalated) = smtp.received
     assert to_oncall == ["oncall@example.test"]
     assert opened["Subject"] == "[fleetwatch] P1 open #1 printer-1: unreachable on printer-1"
     assert opened["Message-ID"] == "<fleetwatch-1-open-1-oncall@fleetwatch>"
@@ -105,7 +73,7 @@ def test_open_and_escalation_mails(svc: IncidentService, smtp: Mailbox) -> None:
 def test_smtp_down_then_up_delivers_once(svc: IncidentService, port: int) -> None:
     svc.handle([event("firing", T0, rule="unreachable", severity="P1")], {"printer-1": device()}, T0)
     assert deliver(svc, T0).retrying == ["fleetwatch-1-open-1-oncall"]
-    ctl, box = _start(port)
+    ctl, box = start_mailbox(port)
     try:
         assert deliver(svc, T0 + timedelta(seconds=10)).delivered == ["fleetwatch-1-open-1-oncall"]
         assert deliver(svc, T0 + timedelta(minutes=10)).delivered == []

@@ -7,71 +7,28 @@ creates one ticket per key, however many times a key is posted.
 from __future__ import annotations
 
 import asyncio
-import json
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from collector.incidents import notify, store
 from collector.incidents.manager import IncidentService, acknowledge, resolve
 from collector.incidents.testing import device, event, make_policy, paris
+from tests.support.net import WebhookReceiver, free_port
 
 T0 = paris(2026, 1, 12, 10, 0)
 
 
-class Receiver:
-    """A ticket system on 127.0.0.1: records every request, keeps one ticket per idempotency key."""
-
-    def __init__(self, port: int) -> None:
-        self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.tickets: dict[str, dict[str, Any]] = {}
-        self.fail_next: list[int] = []  # statuses to answer after recording (response "lost")
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                key = self.headers["Idempotency-Key"]
-                receiver.requests.append((key, body))
-                receiver.tickets.setdefault(key, body)
-                status = receiver.fail_next.pop(0) if receiver.fail_next else 201
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
-def receiver(port: int) -> Iterator[Receiver]:
-    r = Receiver(port)
+def receiver(port: int) -> Iterator[WebhookReceiver]:
+    r = WebhookReceiver(port)
     yield r
     r.stop()
 
@@ -101,7 +58,7 @@ def _open_ack_resolve(svc: IncidentService) -> None:
     resolve(svc.conn, 1, "ana", T0 + timedelta(minutes=2), cause="jam", action="cleared")
 
 
-def test_delivers_once_with_payload(svc: IncidentService, receiver: Receiver) -> None:
+def test_delivers_once_with_payload(svc: IncidentService, receiver: WebhookReceiver) -> None:
     svc.handle([event("firing", T0)], {"printer-1": device(tier="premium")}, T0)
     report = deliver(svc, T0)
     assert report.delivered == ["fleetwatch-1-open-1-tickets"]
@@ -130,7 +87,7 @@ def test_receiver_down_retries_then_delivers_each_once_in_order(svc: IncidentSer
     assert deliver(svc, t + timedelta(seconds=10)).retrying == ["fleetwatch-1-open-1-tickets"]
     assert notify.deliveries(svc.conn)[0]["next_at"] == "2026-01-12T09:03:30Z"  # then 20 s
 
-    receiver = Receiver(port)  # the ticket system comes back on the same address
+    receiver = WebhookReceiver(port)  # the ticket system comes back on the same address
     try:
         report = deliver(svc, t + timedelta(seconds=30))
         assert report.delivered == [
@@ -146,8 +103,8 @@ def test_receiver_down_retries_then_delivers_each_once_in_order(svc: IncidentSer
         receiver.stop()
 
 
-def test_lost_response_retry_reuses_key(svc: IncidentService, receiver: Receiver) -> None:
-    receiver.fail_next = [503]  # processed, but the answer says "try again"
+def test_lost_response_retry_reuses_key(svc: IncidentService, receiver: WebhookReceiver) -> None:
+    receiver.status = [503]  # processed, but the answer says "try again"
     svc.handle([event("firing", T0)], {"printer-1": device()}, T0)
     assert deliver(svc, T0).retrying == ["fleetwatch-1-open-1-tickets"]
     assert deliver(svc, T0 + timedelta(seconds=10)).delivered == ["fleetwatch-1-open-1-tickets"]
@@ -157,8 +114,8 @@ def test_lost_response_retry_reuses_key(svc: IncidentService, receiver: Receiver
     assert len(receiver.tickets) == 1
 
 
-def test_client_error_is_rejected_and_visible(svc: IncidentService, receiver: Receiver) -> None:
-    receiver.fail_next = [400]
+def test_client_error_is_rejected_and_visible(svc: IncidentService, receiver: WebhookReceiver) -> None:
+    receiver.status = [400]
     svc.handle([event("firing", T0)], {"printer-1": device()}, T0)
     assert deliver(svc, T0).rejected == ["fleetwatch-1-open-1-tickets"]
     assert deliver(svc, T0 + timedelta(hours=1)).delivered == []
@@ -167,7 +124,7 @@ def test_client_error_is_rejected_and_visible(svc: IncidentService, receiver: Re
 
 
 def test_cli_action_in_another_connection_is_delivered_by_the_service(
-    svc: IncidentService, receiver: Receiver, tmp_path: Path
+    svc: IncidentService, receiver: WebhookReceiver, tmp_path: Path
 ) -> None:
     svc.handle([event("firing", T0)], {"printer-1": device()}, T0)
     other = store.connect(tmp_path / "fleetwatch.db")  # what `fleetwatch incidents ack` does

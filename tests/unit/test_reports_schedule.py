@@ -6,21 +6,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email import policy as email_policy
-from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from pydantic import ValidationError
 
 from agent.wire import Counters, Device, DeviceKind, DevicePoll
@@ -30,6 +22,7 @@ from collector.incidents.testing import device, event, make_policy
 from collector.reports.schedule import ReportSchedule, ReportScheduler, Run, latest_runs
 from collector.series import flatten
 from collector.storage.sqlite import SqliteStorage
+from tests.support.net import Mailbox, WebhookReceiver, free_port, start_mailbox
 
 PARIS_SCHEDULE = {
     "timezone": "Europe/Paris",
@@ -117,67 +110,23 @@ def test_schedule_rejects_unquoted_yaml_time() -> None:
 # -- delivery -----------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=email_policy.default))  # type: ignore[arg-type]
-        return "250 Message accepted"
-
-
-class Receiver:
-    """An HTTP endpoint on 127.0.0.1 recording (Idempotency-Key, JSON body); ``status`` answers in order."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.status: list[int] = []
-        rec = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                rec.requests.append((self.headers["Idempotency-Key"], body))
-                self.send_response(rec.status.pop(0) if rec.status else 202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/reports"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    ctl = Controller(box, hostname="127.0.0.1", port=port)
-    ctl.start()
+    port = free_port()
+    ctl, box = start_mailbox(port)
     yield box, port
     ctl.stop()
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    r = WebhookReceiver(path="/reports")
     yield r
     r.stop()
 
 
 @pytest.fixture
-def policy(mailbox: tuple[Mailbox, int], receiver: Receiver) -> Policy:
+def policy(mailbox: tuple[Mailbox, int], receiver: WebhookReceiver) -> Policy:
     return make_policy(
         escalation=[],
         notify={
@@ -240,7 +189,7 @@ NOW = z(2025, 11, 1, 6, 30)  # 07:30 Paris on 1 Nov: both reports due
 
 
 def test_sends_each_report_once_per_period_and_channel(
-    scheduler: ReportScheduler, mailbox: tuple[Mailbox, int], receiver: Receiver
+    scheduler: ReportScheduler, mailbox: tuple[Mailbox, int], receiver: WebhookReceiver
 ) -> None:
     box, _ = mailbox
     due = scheduler.tick(NOW)
@@ -285,7 +234,7 @@ def test_email_has_the_html_report_and_a_csv_attachment(
     assert cells[("device", "kyo-1", "pages_printed")] == str(7 * 91)
 
 
-def test_webhook_gets_the_json_contract(scheduler: ReportScheduler, receiver: Receiver) -> None:
+def test_webhook_gets_the_json_contract(scheduler: ReportScheduler, receiver: WebhookReceiver) -> None:
     asyncio.run(scheduler.run_due(NOW))
     by_kind = {body["kind"]: (key, body) for key, body in receiver.requests}
     key, body = by_kind["monthly"]
@@ -300,7 +249,7 @@ def test_webhook_gets_the_json_contract(scheduler: ReportScheduler, receiver: Re
 
 
 def test_failed_channel_is_retried_after_backoff_and_others_are_not_resent(
-    scheduler: ReportScheduler, mailbox: tuple[Mailbox, int], receiver: Receiver
+    scheduler: ReportScheduler, mailbox: tuple[Mailbox, int], receiver: WebhookReceiver
 ) -> None:
     box, _ = mailbox
     receiver.status = [503, 503]  # monthly and inspection both fail once
@@ -319,7 +268,7 @@ def test_failed_channel_is_retried_after_backoff_and_others_are_not_resent(
     assert keys.count("fleetwatch-report-monthly-2025-10-hook") == 2  # same key on the retry
 
 
-def test_refused_delivery_is_final(scheduler: ReportScheduler, receiver: Receiver) -> None:
+def test_refused_delivery_is_final(scheduler: ReportScheduler, receiver: WebhookReceiver) -> None:
     receiver.status = [400]
     results = asyncio.run(scheduler.run_due(NOW))
     assert results[0][1]["hook"] == "rejected"
