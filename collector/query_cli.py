@@ -17,28 +17,10 @@ import click
 
 from agent.cli import render_poll
 from agent.wire import poll_to_json
-from collector import paths
-from collector.storage.sqlite import connect, read_devices, read_latest
+from collector.cli_common import open_db, state_dir_option
+from collector.storage.sqlite import read_devices, read_latest
 
-state_option = click.option(
-    "--state-dir",
-    "state",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=f"state directory (default ./{paths.DEFAULT_STATE_DIR} or ${paths.STATE_ENV})",
-)
-
-
-def open_db(state: Path | None):  # type: ignore[no-untyped-def]
-    db = paths.db_path(state)
-    if not db.exists():
-        click.echo(
-            f"error: no collector state at {db} (run from the directory where the collector runs, "
-            f"or pass --state-dir / set {paths.STATE_ENV})",
-            err=True,
-        )
-        sys.exit(1)
-    return connect(db, readonly=True)
+state_option = state_dir_option()
 
 
 def _age(ts: float | None, now: float) -> str:

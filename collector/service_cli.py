@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from agent.config import ConfigError
+from collector.cli_common import STATE_HELP_SHORT, state_dir_option
 from collector.config import load_collector_config
 
 
@@ -21,7 +22,7 @@ def collector() -> None:
 
 @collector.command("run")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None, help="collector.yaml")
-@click.option("--state-dir", "state", type=click.Path(path_type=Path), default=None, help="state directory")
+@state_dir_option(help=STATE_HELP_SHORT)
 @click.option("-v", "--verbose", count=True)
 def run(config_path: Path | None, state: Path | None, verbose: int) -> None:
     """Receive agents' batches, store them, evaluate rules, open incidents (until Ctrl-C / SIGTERM)."""
@@ -52,13 +53,13 @@ def run(config_path: Path | None, state: Path | None, verbose: int) -> None:
 
 
 @collector.command("status")
-@click.option("--state-dir", "state", type=click.Path(path_type=Path), default=None, help="state directory")
+@state_dir_option(help=STATE_HELP_SHORT)
 @click.option("--json", "as_json", is_flag=True)
 def status(state: Path | None, as_json: bool) -> None:
     """The collector's own counters: batches received/stored/rejected (by reason), readings stored."""
     import json
 
-    from collector.query_cli import open_db
+    from collector.cli_common import open_db
     from collector.storage.sqlite import read_stats
 
     with open_db(state) as db:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import click
 
+from collector.cli_common import STATE_HELP_SHORT, open_db, state_dir_option
 from collector.forecast.forecaster import forecast as run_forecast
 from collector.forecast.model import Calendar, Sample, SupplyKind
 
@@ -97,12 +98,6 @@ def _load_holidays(path: Path | None) -> frozenset[date]:
     return frozenset(days)
 
 
-def _state_option(fn):  # type: ignore[no-untyped-def]
-    return click.option("--state-dir", "state", type=click.Path(path_type=Path), default=None, help="state directory")(
-        fn
-    )
-
-
 def _stored(db, now: float, device: str | None) -> list[dict[str, object]] | None:  # type: ignore[no-untyped-def]
     """The collector's forecasts (``forecasts`` table), or None when it has stored none."""
     from collector.forecast.store import read_forecasts
@@ -115,7 +110,7 @@ def _stored(db, now: float, device: str | None) -> list[dict[str, object]] | Non
 
 @click.group(invoke_without_command=True)
 @click.option("--device", default=None, help="only this device")
-@_state_option
+@state_dir_option(help=STATE_HELP_SHORT)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable list")
 @click.option("--recompute", is_flag=True, help="compute from the stored history instead of the collector's table")
 @click.option("--holidays", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="file of YYYY-MM-DD")
@@ -132,7 +127,6 @@ def forecast(
     if ctx.invoked_subcommand is not None:
         return
     from collector.forecast.fleet import fleet_forecasts
-    from collector.query_cli import open_db
 
     now = time.time()
     with open_db(state) as db:

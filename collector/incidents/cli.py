@@ -11,7 +11,6 @@ Note: ``--state-dir DIR`` is the state directory everywhere (collector.paths);
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sqlite3
@@ -19,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from collector import paths
 from collector.alerts import SEVERITIES
+from collector.cli_common import STATE_HELP_SENTENCE, existing_db, state_dir_option, who
 from collector.incidents import audit as audit_log
 from collector.incidents import maintenance as mw
 from collector.incidents import manager, notify, store
@@ -36,14 +37,7 @@ from collector.incidents.policy import parse_duration
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def state_option(f: F) -> F:
-    return click.option(
-        "--state-dir",
-        "state_dir",
-        type=click.Path(file_okay=False),
-        default=None,
-        help=f"State directory (default: ${paths.STATE_ENV} or ./{paths.DEFAULT_STATE_DIR}).",
-    )(f)
+state_option = state_dir_option("state_dir", help=STATE_HELP_SENTENCE, file_okay=False)
 
 
 def by_option(f: F) -> F:
@@ -51,22 +45,12 @@ def by_option(f: F) -> F:
 
 
 def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
+    return who(by, os.environ.get("USER", "unknown"))
 
 
-def _conn(state_dir: str | None, *, create: bool = False) -> sqlite3.Connection:
+def _conn(state_dir: Path | None, *, create: bool = False) -> sqlite3.Connection:
     """Open the collector's database; only ``maintenance add`` may create it (windows can precede the collector)."""
-    db = paths.db_path(state_dir)
-    if not db.exists() and not create:
-        raise click.ClickException(
-            f"no fleetwatch database at {db}; run from the collector's directory or pass --state-dir DIR"
-        )
-    return store.connect(db)
+    return store.connect(paths.db_path(state_dir) if create else existing_db(state_dir))
 
 
 def _act(fn: Callable[[], Incident]) -> Incident:
@@ -103,7 +87,7 @@ def incidents() -> None:
 )
 @click.option("--severity", type=click.Choice(SEVERITIES))
 @click.option("--json", "as_json", is_flag=True, help="JSON list (contract: number, device, rule, severity, ...).")
-def list_cmd(state_dir: str | None, status: str | None, severity: str | None, as_json: bool) -> None:
+def list_cmd(state_dir: Path | None, status: str | None, severity: str | None, as_json: bool) -> None:
     """List incidents, oldest first."""
     rows = store.query(_conn(state_dir), state=status, severity=severity)
     if as_json:
@@ -125,7 +109,7 @@ def list_cmd(state_dir: str | None, status: str | None, severity: str | None, as
 @state_option
 @click.argument("number", type=int)
 @click.option("--json", "as_json", is_flag=True, help="The full record and its timeline as JSON.")
-def show(state_dir: str | None, number: int, as_json: bool) -> None:
+def show(state_dir: Path | None, number: int, as_json: bool) -> None:
     """Show one incident with its timeline."""
     conn = _conn(state_dir)
     inc = _act(lambda: manager.get_incident(conn, number))
@@ -174,7 +158,7 @@ def _done(inc: Incident, what: str) -> None:
 @state_option
 @by_option
 @click.argument("number", type=int)
-def ack(state_dir: str | None, by: str | None, number: int) -> None:
+def ack(state_dir: Path | None, by: str | None, number: int) -> None:
     """Acknowledge (stops the response clock)."""
     conn = _conn(state_dir)
     inc = _act(lambda: manager.acknowledge(conn, number, _who(by), time.time()))
@@ -186,7 +170,7 @@ def ack(state_dir: str | None, by: str | None, number: int) -> None:
 @by_option
 @click.argument("number", type=int)
 @click.argument("person")
-def assign(state_dir: str | None, by: str | None, number: int, person: str) -> None:
+def assign(state_dir: Path | None, by: str | None, number: int, person: str) -> None:
     """Assign to PERSON (in_progress; counts as the response if not acknowledged)."""
     conn = _conn(state_dir)
     inc = _act(lambda: manager.assign(conn, number, person, _who(by), time.time()))
@@ -198,7 +182,7 @@ def assign(state_dir: str | None, by: str | None, number: int, person: str) -> N
 @by_option
 @click.argument("number", type=int)
 @click.argument("text")
-def note(state_dir: str | None, by: str | None, number: int, text: str) -> None:
+def note(state_dir: Path | None, by: str | None, number: int, text: str) -> None:
     """Add a note to the timeline."""
     conn = _conn(state_dir)
     inc = _act(lambda: manager.add_note(conn, number, text, _who(by), time.time()))
@@ -213,7 +197,7 @@ def note(state_dir: str | None, by: str | None, number: int, text: str) -> None:
 @click.option("--action", "action_taken", required=True, help="What was done.")
 @click.option("--result", default=None, help="Outcome (default: fixed).")
 def resolve(
-    state_dir: str | None, by: str | None, number: int, cause: str, action_taken: str, result: str | None
+    state_dir: Path | None, by: str | None, number: int, cause: str, action_taken: str, result: str | None
 ) -> None:
     """Resolve with cause, action taken and result."""
     conn = _conn(state_dir)
@@ -227,7 +211,7 @@ def resolve(
 @state_option
 @by_option
 @click.argument("number", type=int)
-def close(state_dir: str | None, by: str | None, number: int) -> None:
+def close(state_dir: Path | None, by: str | None, number: int) -> None:
     """Close a resolved incident (final sign-off)."""
     conn = _conn(state_dir)
     _done(_act(lambda: manager.close(conn, number, _who(by), time.time())), "closed")
@@ -238,7 +222,7 @@ def close(state_dir: str | None, by: str | None, number: int) -> None:
 @by_option
 @click.argument("number", type=int)
 @click.option("--reason", default="", help="Why (goes to the timeline).")
-def reopen(state_dir: str | None, by: str | None, number: int, reason: str) -> None:
+def reopen(state_dir: Path | None, by: str | None, number: int, reason: str) -> None:
     """Reopen a resolved or closed incident."""
     conn = _conn(state_dir)
     _done(_act(lambda: manager.reopen(conn, number, _who(by), time.time(), reason)), "reopened")
@@ -248,7 +232,7 @@ def reopen(state_dir: str | None, by: str | None, number: int, reason: str) -> N
 @state_option
 @click.option("--all", "include_resolved", is_flag=True, help="Include held alerts that have since cleared.")
 @click.option("--json", "as_json", is_flag=True)
-def suppressed(state_dir: str | None, include_resolved: bool, as_json: bool) -> None:
+def suppressed(state_dir: Path | None, include_resolved: bool, as_json: bool) -> None:
     """Alerts that opened no incident: maintenance window, device or parent down."""
     rows = manager.held_alerts(_conn(state_dir), include_resolved=include_resolved)
     if as_json:
@@ -267,7 +251,7 @@ def suppressed(state_dir: str | None, include_resolved: bool, as_json: bool) -> 
 @state_option
 @click.option("--status", type=click.Choice(["pending", "delivered", "rejected"]))
 @click.option("--json", "as_json", is_flag=True)
-def outbox(state_dir: str | None, status: str | None, as_json: bool) -> None:
+def outbox(state_dir: Path | None, status: str | None, as_json: bool) -> None:
     """Notification deliveries (pending ones are sent by the running collector)."""
     rows = notify.deliveries(_conn(state_dir), status=status)
     if as_json:
@@ -311,7 +295,7 @@ def _when(value: str | None, tz: str) -> datetime:
 @click.option("--tz", default="UTC", show_default=True, help="Timezone for naive times and recurrences.")
 @click.option("--reason", required=True)
 def maintenance_add(
-    state_dir: str | None,
+    state_dir: Path | None,
     by: str | None,
     device: str | None,
     label: str | None,
@@ -351,7 +335,7 @@ def maintenance_add(
 @maintenance.command("list")
 @state_option
 @click.option("--json", "as_json", is_flag=True)
-def maintenance_list(state_dir: str | None, as_json: bool) -> None:
+def maintenance_list(state_dir: Path | None, as_json: bool) -> None:
     """List windows, marking those active now."""
     now = utc(time.time())
     windows = mw.load(_conn(state_dir))
@@ -368,7 +352,7 @@ def maintenance_list(state_dir: str | None, as_json: bool) -> None:
 @maintenance.command("remove")
 @state_option
 @click.argument("window_id", type=int)
-def maintenance_remove(state_dir: str | None, window_id: int) -> None:
+def maintenance_remove(state_dir: Path | None, window_id: int) -> None:
     """Remove a window (alerts it held open on the collector's next tick if still firing)."""
     if not mw.remove(_conn(state_dir), window_id):
         raise click.ClickException(f"no maintenance window #{window_id}")
@@ -386,7 +370,7 @@ def audit() -> None:
 @audit.command()
 @state_option
 @click.option("--json", "as_json", is_flag=True)
-def verify(state_dir: str | None, as_json: bool) -> None:
+def verify(state_dir: Path | None, as_json: bool) -> None:
     """Check the hash chain and every incident row against it; exit 1 on any problem."""
     conn = _conn(state_dir)
     report = audit_log.verify(conn, store.raw_rows(conn))

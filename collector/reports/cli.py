@@ -14,20 +14,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from collector import paths
+from collector.cli_common import STATE_HELP_SENTENCE, existing_db, state_dir_option
 from collector.incidents.model import utc
 from collector.reports import render
 from collector.reports.inspection import inspection_report
 from collector.reports.monthly import month_bounds, monthly_report
+from collector.storage.sqlite import connect
 
 
-def _open(state_dir: str | None) -> sqlite3.Connection:
-    db = paths.db_path(state_dir)
-    if not db.exists():
-        raise click.ClickException(
-            f"no fleetwatch database at {db}; run from the collector's directory or pass --state-dir DIR"
-        )
-    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+def _open(state_dir: Path | None) -> sqlite3.Connection:
+    return connect(existing_db(state_dir), readonly=True)
 
 
 def _tz(value: str) -> str:
@@ -49,13 +45,7 @@ def _emit(text: str, output: Path | None) -> None:
 def _common(f):  # type: ignore[no-untyped-def]
     for opt in reversed(
         [
-            click.option(
-                "--state-dir",
-                "state_dir",
-                type=click.Path(file_okay=False),
-                default=None,
-                help=f"State directory (default: ${paths.STATE_ENV} or ./{paths.DEFAULT_STATE_DIR}).",
-            ),
+            state_dir_option("state_dir", help=STATE_HELP_SENTENCE, file_okay=False),
             click.option("--format", "fmt", type=click.Choice(render.FORMATS), default="html", show_default=True),
             click.option("--site", default=None, help="Only devices labelled site=S."),
             click.option("--department", default=None, help="Only devices labelled department=D."),
@@ -77,7 +67,7 @@ def report() -> None:
 @_common
 def monthly(
     month: str | None,
-    state_dir: str | None,
+    state_dir: Path | None,
     fmt: render.Format,
     site: str | None,
     department: str | None,
@@ -108,7 +98,7 @@ def monthly(
 @_common
 def inspection(
     day: str | None,
-    state_dir: str | None,
+    state_dir: Path | None,
     fmt: render.Format,
     site: str | None,
     department: str | None,

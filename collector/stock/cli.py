@@ -33,7 +33,6 @@ devices (separated by ``;``), on_hand, on_order, lead_time_days, location.
 from __future__ import annotations
 
 import csv
-import getpass
 import io
 import json
 import sqlite3
@@ -45,47 +44,23 @@ from typing import NoReturn
 
 import click
 
-from collector import paths
+from collector.cli_common import open_db, state_dir_option, who
 from collector.forecast.store import ensure_schema as ensure_forecast_schema
 from collector.stock import orders, store
 from collector.stock.store import StockError
-from collector.storage.sqlite import connect
 
 DAY = 86400.0
 
 
-def _state_option(fn):  # type: ignore[no-untyped-def]
-    return click.option(
-        "--state-dir",
-        "state",
-        type=click.Path(path_type=Path),
-        default=None,
-        help=f"state directory (default ./{paths.DEFAULT_STATE_DIR} or ${paths.STATE_ENV})",
-    )(fn)
-
-
 def _open(state: Path | None) -> sqlite3.Connection:
-    db = paths.db_path(state)
-    if not db.exists():
-        click.echo(
-            f"error: no collector state at {db} (run from the directory where the collector runs, "
-            f"or pass --state-dir / set {paths.STATE_ENV})",
-            err=True,
-        )
-        sys.exit(1)
-    conn = connect(db)
+    conn = open_db(state, readonly=False)
     store.ensure_schema(conn)
     ensure_forecast_schema(conn)
     return conn
 
 
 def _actor(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+    return who(by, "cli")
 
 
 def _iso(ts: float) -> str:
@@ -131,7 +106,7 @@ def _list_rows(conn: sqlite3.Connection, now: float) -> list[dict[str, object]]:
 
 
 @stock.command("list")
-@_state_option
+@state_dir_option()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable list (see module doc)")
 def list_cmd(state: Path | None, as_json: bool) -> None:
     """Every part: counted stock, reorder point, devices using it."""
@@ -169,7 +144,7 @@ def list_cmd(state: Path | None, as_json: bool) -> None:
 @click.option("--location", default=None, help="where it is stored")
 @click.option("--description", default=None, help="what it is")
 @click.option("--by", default=None, help="who does it (default: your login name)")
-@_state_option
+@state_dir_option()
 def set_cmd(
     part: str,
     on_hand: int | None,
@@ -212,7 +187,7 @@ def set_cmd(
 @click.argument("part")
 @click.argument("qty", type=int)
 @click.option("--by", default=None, help="who does it (default: your login name)")
-@_state_option
+@state_dir_option()
 def receive_cmd(part: str, qty: int, by: str | None, state: Path | None) -> None:
     """A delivery of QTY units of PART (on hand + QTY, on order - QTY)."""
     with _open(state) as conn:
@@ -226,7 +201,7 @@ def receive_cmd(part: str, qty: int, by: str | None, state: Path | None) -> None
 @stock.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--by", default=None, help="who does it (default: your login name)")
-@_state_option
+@state_dir_option()
 def import_cmd(file: Path, by: str | None, state: Path | None) -> None:
     """Set many parts from a CSV: part_number + any of description, on_hand, on_order, location,
     lead_time_days, safety_stock. Every row is checked first; one bad row changes nothing."""
@@ -243,7 +218,7 @@ def import_cmd(file: Path, by: str | None, state: Path | None) -> None:
 @click.argument("part", required=False)
 @click.option("--limit", type=click.IntRange(min=1), default=50)
 @click.option("--json", "as_json", is_flag=True)
-@_state_option
+@state_dir_option()
 def movements_cmd(part: str | None, limit: int, as_json: bool, state: Path | None) -> None:
     """Stock movements (counts, deliveries, replacements), newest first."""
     with _open(state) as conn:
@@ -304,7 +279,7 @@ def _reorder_rows(
 
 
 @click.command()
-@_state_option
+@state_dir_option()
 @click.option("--json", "as_json", is_flag=True, help="purchase list as JSON (see module doc)")
 @click.option("--csv", "as_csv", is_flag=True, help="purchase list as CSV, for a spreadsheet or a supplier")
 @click.option("--all", "everything", is_flag=True, help="every managed part, also those not to order now")

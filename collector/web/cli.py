@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from collector import paths
-from collector.query_cli import state_option
+from collector.cli_common import state_dir_option
 from collector.web import auth, data
 from collector.web.auth import Role
 
@@ -38,7 +38,7 @@ def tokens() -> None:
 @tokens.command("create")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="what the token may do")
 @click.option("--name", default=None, help="who or what uses it (shown in incident timelines)")
-@state_option
+@state_dir_option()
 def create(role: str, name: str | None, state: Path | None) -> None:
     """Create a token and print it once (only its hash is kept)."""
     with data.writing(_db(state)) as conn:
@@ -50,7 +50,7 @@ def create(role: str, name: str | None, state: Path | None) -> None:
 @tokens.command("list")
 @click.option("--all", "include_revoked", is_flag=True, help="include revoked tokens")
 @click.option("--json", "as_json", is_flag=True)
-@state_option
+@state_dir_option()
 def list_(include_revoked: bool, as_json: bool, state: Path | None) -> None:
     """List tokens (never the secrets)."""
     with data.reading(_db(state)) as conn:
@@ -72,7 +72,7 @@ def list_(include_revoked: bool, as_json: bool, state: Path | None) -> None:
 
 @tokens.command("revoke")
 @click.argument("token_id")
-@state_option
+@state_dir_option()
 def revoke(token_id: str, state: Path | None) -> None:
     """Revoke a token by its id (the part after ``fw_``); it stops working at once."""
     with data.writing(_db(state)) as conn:
