@@ -45,6 +45,22 @@ def parse_duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def known_timezone(name: str) -> str:
+    """``name`` if it is an IANA zone this host knows; ValueError otherwise (a typo must not mean UTC)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {name!r}") from exc
+    return name
+
+
+def quoted_time(v: Any, example: str) -> Any:
+    """Refuse an int where a time of day belongs: YAML 1.1 reads an unquoted ``08:00`` as the number 480."""
+    if isinstance(v, int):
+        raise ValueError(f'write times as quoted "HH:MM" (unquoted {example} is a number in YAML)')
+    return v
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -69,9 +85,7 @@ class BusinessHours(_Strict):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _quoted_time(cls, v: Any) -> Any:
-        if isinstance(v, int):  # YAML 1.1 reads an unquoted 08:00 as the number 480
-            raise ValueError('write times as quoted "HH:MM" (unquoted 08:00 is a number in YAML)')
-        return v
+        return quoted_time(v, "08:00")
 
     @field_validator("weekdays")
     @classmethod
@@ -83,11 +97,7 @@ class BusinessHours(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {v!r}") from exc
-        return v
+        return known_timezone(v)
 
     @model_validator(mode="after")
     def _start_before_end(self) -> BusinessHours:

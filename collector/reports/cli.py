@@ -10,12 +10,13 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import click
 
 from collector.cli_common import STATE_HELP_SENTENCE, existing_db, state_dir_option
 from collector.incidents.model import utc
+from collector.incidents.policy import known_timezone
 from collector.reports import render
 from collector.reports.inspection import inspection_report
 from collector.reports.monthly import month_bounds, monthly_report
@@ -28,10 +29,9 @@ def _open(state_dir: Path | None) -> sqlite3.Connection:
 
 def _tz(value: str) -> str:
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise click.BadParameter(f"unknown timezone {value!r}") from exc
-    return value
+        return known_timezone(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def _emit(text: str, output: Path | None) -> None:

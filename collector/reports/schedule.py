@@ -37,13 +37,13 @@ from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collector.incidents.model import iso, parse_iso, utc
-from collector.incidents.policy import Duration, EmailChannel, Policy
+from collector.incidents.policy import Duration, EmailChannel, Policy, known_timezone, quoted_time
 from collector.reports import render
 from collector.reports.inspection import InspectionReport, inspection_report
 from collector.reports.monthly import MonthlyReport, month_bounds, monthly_report
@@ -69,12 +69,6 @@ CREATE TABLE IF NOT EXISTS report_deliveries (
 """
 
 
-def _quoted_time(v: object) -> object:
-    if isinstance(v, int):  # YAML 1.1 reads an unquoted 07:00 as the number 420
-        raise ValueError('write times as quoted "HH:MM" (unquoted 07:00 is a number in YAML)')
-    return v
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -93,7 +87,7 @@ class MonthlyJob(_Strict):
     @field_validator("at", mode="before")
     @classmethod
     def _at(cls, v: object) -> object:
-        return _quoted_time(v)
+        return quoted_time(v, "07:00")
 
 
 class InspectionJob(_Strict):
@@ -110,7 +104,7 @@ class InspectionJob(_Strict):
     @field_validator("at", mode="before")
     @classmethod
     def _at(cls, v: object) -> object:
-        return _quoted_time(v)
+        return quoted_time(v, "07:00")
 
     @field_validator("weekdays")
     @classmethod
@@ -128,11 +122,7 @@ class ReportSchedule(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {v!r}") from exc
-        return v
+        return known_timezone(v)
 
     def check_channels(self, policy: Policy) -> None:
         """Every channel named must exist in the policy (a typo is an error at start, not a silent no-op)."""
