@@ -153,7 +153,7 @@ def write_configs(
         "agent_id": "demo-agent",
         "collector": {"endpoint": f"tcp://127.0.0.1:{args.zmq_port}", "insecure": True, "batch_max_wait": "0.5s"},
         "spool_dir": str(work / "agent-spool"),
-        "defaults": {"interval": f"{args.poll}s", "timeout": "1s", "retries": 1, "port": snmp_port},
+        "defaults": {"interval": f"{args.poll}s", "timeout": "2s", "retries": 1, "port": snmp_port},
         "local_host": {"enabled": True, "interval": f"{args.poll}s", "labels": {"site": "hq", "department": "it"}},
         "targets": [
             {"name": name, "address": addresses[name], "community": "public", "labels": labels, "parent": parent}
@@ -376,11 +376,14 @@ def main(argv: list[str] | None = None) -> int:
             (150, "brother-hl-l5100dn jam cleared", lambda: fleet.clear_jam("brother-hl-l5100dn")),
             (240, "hp-clj-m477 black toner replaced", lambda: fleet.replace_supply("hp-clj-m477", black)),
         ]
+        # Every tick rewrites the recordings and snmpsim re-indexes what changed: once every few seconds keeps
+        # the simulator responsive on a small machine.
+        tick = 5.0
         while not stopping.is_set():
-            stopping.wait(2.0)
+            stopping.wait(tick)
             elapsed = time.monotonic() - started
-            sim_now += timedelta(seconds=2.0 * args.speed)
-            fleet.tick(2.0 * args.speed, sim_now)
+            sim_now += timedelta(seconds=tick * args.speed)
+            fleet.tick(tick * args.speed, sim_now)
             while scenario and elapsed >= scenario[0][0]:
                 _, what, action = scenario.pop(0)
                 action()

@@ -49,7 +49,11 @@ def test_demo_starts_everything_opens_incidents_and_stops(tmp_path: Path) -> Non
         kinds = {d["device_id"]: d["kind"] for d in devices}
         assert kinds["cisco-c9200l-24p"] == "network"
         assert kinds["linux-files01"] == "host"
-        switch = json.loads(fleetwatch("latest", "cisco-c9200l-24p", "--json", cwd=tmp_path).stdout)
+        def switch_polled() -> dict[str, object] | None:
+            doc = json.loads(fleetwatch("latest", "cisco-c9200l-24p", "--json", cwd=tmp_path).stdout)
+            return doc if doc["interfaces"] else None
+
+        switch = wait_for(switch_polled, 60, "a complete poll of the switch")
         assert len(switch["interfaces"]) >= 24
         assert any(s["kind"] == "temperature" for s in switch["sensors"])
 
