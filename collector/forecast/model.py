@@ -74,9 +74,6 @@ class Calendar:
     def day_start(self, day: int) -> float:
         return day * 86400.0 - self.utc_offset_s
 
-    def is_holiday(self, day: int) -> bool:
-        return date.fromordinal(day + 719163) in self.holidays  # 719163 = date(1970, 1, 1).toordinal()
-
 
 @dataclass(frozen=True, slots=True)
 class Prior:

@@ -174,18 +174,6 @@ def page_counter(conn: sqlite3.Connection, device_id: str, lo: datetime, hi: dat
 
 
 @dataclass(frozen=True)
-class SupplyReading:
-    supply: str
-    description: str
-    type: str
-    color: str | None
-    supply_class: str
-    part_number: str | None
-    percent: float
-    ts: float
-
-
-@dataclass(frozen=True)
 class Replacement:
     supply: str
     description: str

@@ -72,10 +72,6 @@ def ensure_schema(path: Path) -> None:
         conn.close()
 
 
-def epoch(dt: datetime | None) -> float | None:
-    return None if dt is None else dt.timestamp()
-
-
 # -- incidents ---------------------------------------------------------------------------------------------------
 
 
