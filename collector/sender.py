@@ -41,8 +41,12 @@ class Outcome:
 
 
 def backoff(retry: Retry, attempts: int) -> timedelta:
-    """Doubling delay before the next try after ``attempts`` failures, capped."""
-    return min(retry.cap, retry.first * (2 ** max(attempts - 1, 0)))
+    """Doubling delay before the next try after ``attempts`` failures, capped.
+
+    The exponent is bounded too: ``timedelta`` overflows near 2**43 seconds, which a receiver down for a day
+    and a half would reach; an overflow here once stopped every later notification from being sent.
+    """
+    return min(retry.cap, retry.first * (2 ** min(max(attempts - 1, 0), 30)))
 
 
 def email_message(ch: EmailChannel, key: str, subject: str) -> EmailMessage:
