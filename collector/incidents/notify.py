@@ -115,7 +115,7 @@ def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
 def _email(ch: EmailChannel, key: str, body: dict[str, Any]) -> EmailMessage:
     inc = body["incident"]
     msg = email_message(
-        ch, key, f"[fleetwatch] {inc['severity']} {body['event']} #{inc['number']} {inc['device']}: {inc['summary']}"
+        ch, key, f"[fleetwatch] {inc['severity']} {body['event']} #{inc['number']} {_subject(inc)}"
     )
     lines = [f"{k}: {v}" for k, v in inc.items() if v not in (None, "", {}, [])]
     if "escalation" in body:
@@ -186,3 +186,9 @@ def deliveries(conn: sqlite3.Connection, *, status: str | None = None) -> list[d
         sql += " WHERE d.status = ?"
         args = (status,)
     return [dict(r) for r in conn.execute(sql + " ORDER BY d.outbox_id, d.channel", args).fetchall()]
+
+
+def _subject(inc: dict[str, Any]) -> str:
+    """``device: summary`` without saying the device twice (the shipped rules' summaries start with it)."""
+    device, summary = str(inc["device"]), str(inc["summary"] or "")
+    return summary if summary.startswith(f"{device}:") else f"{device}: {summary}"
