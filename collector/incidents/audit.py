@@ -63,6 +63,29 @@ def next_seq(conn: sqlite3.Connection) -> int:
     return int(last) + 1
 
 
+def _hashed(
+    seq: int,
+    at: str,
+    incident: int,
+    actor: str,
+    action: str,
+    data: dict[str, Any],
+    snapshot: dict[str, Any],
+    prev_hash: str,
+) -> dict[str, Any]:
+    """What an entry's hash covers: written by ``append`` and recomputed by ``verify`` from this one place."""
+    return {
+        "seq": seq,
+        "at": at,
+        "incident": incident,
+        "actor": actor,
+        "action": action,
+        "data": data,
+        "snapshot": snapshot,
+        "prev_hash": prev_hash,
+    }
+
+
 def append(
     conn: sqlite3.Connection,
     *,
@@ -78,17 +101,7 @@ def append(
     prev = row[1] if row else GENESIS
     if row and row[0] != seq - 1:
         raise RuntimeError(f"audit seq {seq} does not follow {row[0]}: append outside the write transaction?")
-    entry = {
-        "seq": seq,
-        "at": at,
-        "incident": incident,
-        "actor": actor,
-        "action": action,
-        "data": data,
-        "snapshot": snapshot,
-        "prev_hash": prev,
-    }
-    h = entry_hash(entry)
+    h = entry_hash(_hashed(seq, at, incident, actor, action, data, snapshot, prev))
     conn.execute(
         "INSERT INTO incident_audit (seq, at, incident, actor, action, data, snapshot, prev_hash, hash)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -148,16 +161,7 @@ def verify(conn: sqlite3.Connection, incident_rows: dict[int, dict[str, Any]]) -
             )
             problems.append(Problem(seq, incident, f"{missing} missing before it (deleted)"))
         try:
-            entry = {
-                "seq": seq,
-                "at": at,
-                "incident": incident,
-                "actor": actor,
-                "action": action,
-                "data": json.loads(data),
-                "snapshot": json.loads(snapshot),
-                "prev_hash": prev,
-            }
+            entry = _hashed(seq, at, incident, actor, action, json.loads(data), json.loads(snapshot), prev)
         except (json.JSONDecodeError, TypeError):
             problems.append(Problem(seq, incident, "data or snapshot is not valid JSON (edited)"))
             prev_hash, expected_seq = stored_hash, seq + 1
