@@ -295,7 +295,7 @@ class ReportScheduler:
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-# -- sending ---------------------------------------------------------------------------------------------------
+# -- messages (sent by collector.sender) -----------------------------------------------------------------------
 
 
 def title(run: Run) -> str:
