@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,8 @@ class RulesStage:
         prev = self.inventory.get(poll.device_id)
         d = poll.device
         if not poll.reachable and prev is not None:
-            info = DeviceInfo(
-                device_id=poll.device_id,
-                labels=labels,
-                parent=parent,
-                vendor=prev.vendor,
-                model=prev.model,
-                serial=prev.serial,
-                location=prev.location,
-                kind=prev.kind,
-            )
+            # An unreachable poll carries no identity: keep what the device last said about itself.
+            info = replace(prev, labels=labels, parent=parent)
         else:
             info = DeviceInfo(
                 device_id=poll.device_id,
@@ -97,7 +90,7 @@ class RulesStage:
                 model=d.model,
                 serial=d.serial,
                 location=d.sys_location,
-                kind=d.kind.value if (poll.reachable or prev is None) else prev.kind,
+                kind=d.kind.value,
             )
         self.inventory[poll.device_id] = info
         return info
