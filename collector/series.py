@@ -11,10 +11,9 @@ so adding a field is one line, not new code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from agent.wire import DevicePoll
+from agent.wire import Counters, DevicePoll
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -85,89 +84,107 @@ _HOST_GAUGES = (
 
 
 def flatten(poll: DevicePoll) -> list[Reading]:
-    return list(_iter_readings(poll))
+    """All readings of one poll, in a fixed order.
 
+    Hot path of the collector (every poll of every device): labels are built once per supply, tray,
+    interface... and shared by that object's readings, and constant label sets are built once at import.
+    """
+    out: list[Reading] = []
+    add = out.append
 
-def _iter_readings(poll: DevicePoll) -> Iterator[Reading]:
-    def r(metric: str, value: float | str | None, **labels: object) -> Iterator[Reading]:
+    def r(metric: str, value: float | str | None, labels: Labels = ()) -> None:
         if value is not None:
-            yield Reading(metric, labels_of(**labels), value if isinstance(value, str) else float(value))
+            add(Reading(metric, labels, value if isinstance(value, str) else float(value)))
 
-    yield from r("up", 1 if poll.reachable else 0)
-    yield from r("poll_duration_seconds", poll.duration_s)
-    yield from r("poll_errors", len(poll.errors))
+    r("up", 1 if poll.reachable else 0)
+    r("poll_duration_seconds", poll.duration_s)
+    r("poll_errors", len(poll.errors))
     if not poll.reachable:
-        return
-    yield from r("uptime_seconds", poll.device.uptime_s)
+        return out
+    r("uptime_seconds", poll.device.uptime_s)
 
     for s in poll.supplies:
-        lab = {
-            "supply": s.index,
-            "type": s.type,
-            "class": s.supply_class,
-            "color": s.color,
-            "description": s.description,
-            "part_number": s.part_number,
-        }
-        yield from r("supply_percent", s.percent, **lab)
-        yield from r("supply_level", s.level if (s.level is not None and s.level >= 0) else None, **lab)
-        yield from r("supply_state", s.state.value, **lab)
+        lab = labels_of(
+            supply=s.index,
+            type=s.type,
+            **{"class": s.supply_class},
+            color=s.color,
+            description=s.description,
+            part_number=s.part_number,
+        )
+        r("supply_percent", s.percent, lab)
+        r("supply_level", s.level if (s.level is not None and s.level >= 0) else None, lab)
+        r("supply_state", s.state.value, lab)
 
     for t in poll.trays:
-        lab = {"tray": t.index, "name": t.name, "kind": t.kind}
-        yield from r("tray_percent", t.percent, **lab)
-        yield from r("tray_level", t.level if (t.level is not None and t.level >= 0) else None, **lab)
-        yield from r("tray_state", t.state.value, **lab)
+        lab = labels_of(tray=t.index, name=t.name, kind=t.kind)
+        r("tray_percent", t.percent, lab)
+        r("tray_level", t.level if (t.level is not None and t.level >= 0) else None, lab)
+        r("tray_state", t.state.value, lab)
 
-    counters = poll.counters.model_dump(exclude={"unit"})
-    for name, value in counters.items():
+    counters = poll.counters
+    # Same order as model_dump(exclude={"unit"}): declared fields, then the vendor extras.
+    for name, value in (*((f, getattr(counters, f)) for f in _COUNTER_FIELDS), *(counters.model_extra or {}).items()):
         if isinstance(value, int | float) and not isinstance(value, bool):
-            yield from r("page_count", value, counter=name)
+            r("page_count", value, _counter_labels(name))
 
     ps = poll.printer_status
     if ps is not None:
-        yield from r("printer_status", ps.printer_status)
-        yield from r("device_status", ps.device_status)
+        r("printer_status", ps.printer_status)
+        r("device_status", ps.device_status)
         flags = set(ps.error_flags)
-        for flag in PRINTER_ERROR_FLAGS:
-            yield from r("printer_error", 1 if flag in flags else 0, flag=flag)
-        for flag in sorted(flags - set(PRINTER_ERROR_FLAGS)):
-            yield from r("printer_error", 1, flag=flag)
+        for flag, lab in _FLAG_LABELS:
+            r("printer_error", 1 if flag in flags else 0, lab)
+        for flag in sorted(flags - _KNOWN_FLAGS):
+            r("printer_error", 1, labels_of(flag=flag))
         for a in ps.alerts:
-            yield from r(
+            r(
                 "printer_alert",
                 1,
-                alert=a.index,
-                code=a.code,
-                group=a.group,
-                severity=a.severity,
-                description=a.description,
+                labels_of(alert=a.index, code=a.code, group=a.group, severity=a.severity, description=a.description),
             )
-        yield from r("printer_alerts", len(ps.alerts))
+        r("printer_alerts", len(ps.alerts))
 
     for i in poll.interfaces:
-        lab = {"ifindex": i.index, "ifname": i.name or i.descr}
-        yield from r("if_admin_status", i.admin_status, **lab)
-        yield from r("if_oper_status", i.oper_status, **lab)
-        yield from r("if_oper_up", None if i.oper_status is None else int(i.oper_status == "up"), **lab)
-        yield from r("if_speed_bps", i.speed_bps, **lab)
-        for field in _INTERFACE_COUNTERS:
-            yield from r(f"if_{field}", getattr(i, field), **lab)
+        lab = labels_of(ifindex=i.index, ifname=i.name or i.descr)
+        r("if_admin_status", i.admin_status, lab)
+        r("if_oper_status", i.oper_status, lab)
+        r("if_oper_up", None if i.oper_status is None else int(i.oper_status == "up"), lab)
+        r("if_speed_bps", i.speed_bps, lab)
+        for field, metric in _INTERFACE_COUNTER_METRICS:
+            r(metric, getattr(i, field), lab)
 
     for s in poll.sensors:
-        lab = {"kind": s.kind, "name": s.name, "unit": s.unit, "sensor": s.index}
-        yield from r("sensor_value", s.value, **lab)
-        yield from r("sensor_status", s.status, **lab)
+        lab = labels_of(kind=s.kind, name=s.name, unit=s.unit, sensor=s.index)
+        r("sensor_value", s.value, lab)
+        r("sensor_status", s.status, lab)
 
     h = poll.host
     if h is not None:
-        for field in _HOST_GAUGES:
-            yield from r(f"host_{field}", getattr(h, field))
+        for field, metric in _HOST_GAUGE_METRICS:
+            r(metric, getattr(h, field))
         for d in h.disks:
-            lab = {"mount": d.mount, "fstype": d.fstype}
-            yield from r("disk_used_percent", d.percent, **lab)
-            yield from r("disk_used_bytes", d.used_bytes, **lab)
-            yield from r("disk_total_bytes", d.total_bytes, **lab)
+            lab = labels_of(mount=d.mount, fstype=d.fstype)
+            r("disk_used_percent", d.percent, lab)
+            r("disk_used_bytes", d.used_bytes, lab)
+            r("disk_total_bytes", d.total_bytes, lab)
         for name, state in h.services.items():
-            yield from r("service_state", state, service=name)
-            yield from r("service_up", int(state == "running"), service=name)
+            lab = labels_of(service=name)
+            r("service_state", state, lab)
+            r("service_up", int(state == "running"), lab)
+    return out
+
+
+_COUNTER_FIELDS = tuple(k for k in Counters.model_fields if k != "unit")
+_INTERFACE_COUNTER_METRICS = tuple((f, f"if_{f}") for f in _INTERFACE_COUNTERS)
+_HOST_GAUGE_METRICS = tuple((f, f"host_{f}") for f in _HOST_GAUGES)
+_FLAG_LABELS = tuple((flag, labels_of(flag=flag)) for flag in PRINTER_ERROR_FLAGS)
+_KNOWN_FLAGS = frozenset(PRINTER_ERROR_FLAGS)
+_COUNTER_LABELS: dict[str, Labels] = {}
+
+
+def _counter_labels(name: str) -> Labels:
+    lab = _COUNTER_LABELS.get(name)
+    if lab is None:
+        lab = _COUNTER_LABELS[name] = labels_of(counter=name)
+    return lab

@@ -79,11 +79,17 @@ def history_needs(rules: Iterable[Rule]) -> dict[str, Needs]:
 
 @dataclass
 class Snapshot:
-    """One device at one evaluation: current readings by metric, and history before now."""
+    """One device at one evaluation: current readings by metric, and history before now.
+
+    Built once per poll and shared by every rule: readings are indexed by metric here, and each
+    ``where``/``where_not`` selection is computed once per snapshot however many rules ask for it.
+    """
 
     now: float
     by_metric: dict[str, list[Reading]]
     history: dict[SeriesKey, SeriesHistory]
+    _selections: dict[int, list[Reading]] = field(default_factory=dict, repr=False)  # by id(spec), this poll only
+    _label_dicts: dict[str, list[dict[str, str]]] = field(default_factory=dict, repr=False)  # parallel to by_metric
 
     @classmethod
     def of(cls, readings: Iterable[Reading], now: float, history: dict[SeriesKey, SeriesHistory]) -> Snapshot:
@@ -146,28 +152,46 @@ def _group(hits: Iterable[tuple[Labels, Hit]], identity: list[str] | None) -> di
 
 
 def _leaf(cond: Condition, snap: Snapshot) -> list[tuple[Labels, Hit]]:
-    spec = cond.spec
-    if isinstance(spec, Threshold):
-        return _threshold(spec, snap)
-    if isinstance(spec, State):
-        return _state(spec, snap)
-    if isinstance(spec, Flag):
-        return _flag(spec, snap)
-    if isinstance(spec, Rate):
-        return _rate(spec, snap)
-    if isinstance(spec, Delta):
-        return _delta(spec, snap)
+    # Attribute tests, not ``cond.spec``: that property scans the model's fields twice, per rule per poll.
+    if cond.threshold is not None:
+        return _threshold(cond.threshold, snap)
+    if cond.state is not None:
+        return _state(cond.state, snap)
+    if cond.flag is not None:
+        return _flag(cond.flag, snap)
+    if cond.rate is not None:
+        return _rate(cond.rate, snap)
+    if cond.delta is not None:
+        return _delta(cond.delta, snap)
     raise TypeError(f"unknown condition {cond.kind}")  # pragma: no cover - the model admits no other kind
 
 
 def _selected(spec: _Series, snap: Snapshot) -> list[Reading]:
+    readings = snap.by_metric.get(spec.metric or "", [])
+    if not readings or (not spec.where and not spec.where_not):
+        return readings
+    out = snap._selections.get(id(spec))  # the snapshot lives for one poll: spec ids are stable meanwhile
+    if out is not None:
+        return out
+    dicts = snap._label_dicts.get(spec.metric or "")
+    if dicts is None:
+        dicts = snap._label_dicts[spec.metric or ""] = [dict(r.labels) for r in readings]
+    where, where_not = list(spec.where.items()), list(spec.where_not.items())
     out = []
-    for r in snap.by_metric.get(spec.metric or "", []):
-        lab = dict(r.labels)
-        if all(k in lab and lab[k] in v for k, v in spec.where.items()) and not any(
-            lab.get(k) in v for k, v in spec.where_not.items()
-        ):
-            out.append(r)
+    for r, lab in zip(readings, dicts, strict=True):
+        # Plain loops, not all()/any() generators: this runs for every reading of every rule's metric.
+        # Label values are text, so ``get(k) is None`` means the label is absent.
+        for k, accepted in where:
+            have = lab.get(k)
+            if have is None or have not in accepted:
+                break
+        else:
+            for k, refused in where_not:
+                if lab.get(k) in refused:
+                    break
+            else:
+                out.append(r)
+    snap._selections[id(spec)] = out
     return out
 
 

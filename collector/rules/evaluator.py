@@ -76,6 +76,9 @@ class RuleEngine:
             if r.enabled:
                 self.rules[r.alert] = r
         self._needs = conditions.history_needs(self.rules.values())
+        # Which rules apply depends only on kind/vendor/model/labels: decided once per such combination, not
+        # once per rule and poll.
+        self._applicable: dict[tuple[Any, ...], list[Rule]] = {}
         self._history_ttl = history_ttl
         self._active: dict[str, dict[tuple[str, Labels], _Active]] = {}
         self._history: dict[str, dict[SeriesKey, SeriesHistory]] = {}
@@ -92,10 +95,8 @@ class RuleEngine:
         snap = Snapshot.of(readings, now, history)
         active = self._active.setdefault(device_id, {})
         events: list[AlertEvent] = []
-        for rule in self.rules.values():
+        for rule in self._rules_for(device):
             try:
-                if not rule.match.matches(device):
-                    continue
                 hits = conditions.evaluate(rule.condition, snap, rule.identity)
                 clears = conditions.evaluate(rule.clear, snap, rule.identity) if rule.clear is not None else None
             except Exception:  # one rule meeting odd data must not stop the device's other rules
@@ -103,7 +104,9 @@ class RuleEngine:
                     "rule %s on device %s: evaluation failed, alerts left as they were", rule.alert, device_id
                 )
                 continue
-            keys = set(hits) | {k for (name, k) in active if name == rule.alert}
+            keys = set(hits)
+            if active:
+                keys.update(k for (name, k) in active if name == rule.alert)
             for key in sorted(keys):
                 ev = self._step(rule, device_id, device, key, hits.get(key), clears, active, now)
                 if ev is not None:
@@ -113,6 +116,28 @@ class RuleEngine:
         if not active:
             del self._active[device_id]
         return events
+
+    def _rules_for(self, device: dict[str, Any]) -> list[Rule]:
+        labels = device.get("labels") or {}
+        try:
+            key = (device.get("kind"), device.get("vendor"), device.get("model"), tuple(sorted(labels.items())))
+            hash(key)
+        except TypeError:  # odd values (lists) in a hand-made device dict: decide without the cache
+            return [r for r in self.rules.values() if self._matches(r, device)]
+        rules = self._applicable.get(key)
+        if rules is None:
+            if len(self._applicable) > 10_000:
+                self._applicable.clear()
+            rules = self._applicable[key] = [r for r in self.rules.values() if self._matches(r, device)]
+        return rules
+
+    @staticmethod
+    def _matches(rule: Rule, device: dict[str, Any]) -> bool:
+        try:
+            return rule.match.matches(device)
+        except Exception:  # one rule meeting odd data must not stop the device's other rules
+            log.exception("rule %s: device match failed, rule skipped", rule.alert)
+            return False
 
     def _step(
         self,

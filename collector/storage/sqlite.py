@@ -114,6 +114,8 @@ class SqliteStorage:
         self.db.executescript(SCHEMA)
         self._lock = threading.RLock()
         self._series_ids: dict[tuple[str, str, str], int] = {}
+        # Hot path: (device, metric, label tuple) -> id without building the labels JSON once a series is known.
+        self._series_by_tuple: dict[tuple[str, str, Labels], int] = {}
         # Collector-side inventory (labels/parent from collector.yaml); objects with .labels / .parent.
         self.overrides = dict(overrides or {})
         self.rows_written = 0
@@ -135,10 +137,15 @@ class SqliteStorage:
 
     def _sample_rows(self, device_id: str, ts: float, readings: Iterable[Reading]) -> list[tuple[int, float, float]]:
         rows = []
+        known = self._series_by_tuple
         for r in readings:
             if isinstance(r.value, str):
                 continue
-            rows.append((self._series_id(device_id, r.metric, labels_json(r.labels)), ts, r.value))
+            key = (device_id, r.metric, r.labels)
+            sid = known.get(key)
+            if sid is None:
+                sid = known[key] = self._series_id(device_id, r.metric, labels_json(r.labels))
+            rows.append((sid, ts, r.value))
         return rows
 
     def write_samples(self, device_id: str, ts: float, readings: list[Reading]) -> int:
@@ -150,6 +157,8 @@ class SqliteStorage:
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
+                self._series_ids.clear()  # ids created inside the rolled-back transaction no longer exist
+                self._series_by_tuple.clear()
                 raise
         self.rows_written += len(rows)
         return len(rows)
@@ -184,6 +193,7 @@ class SqliteStorage:
                 self.db.execute("ROLLBACK")
                 # Series ids created inside the rolled-back transaction no longer exist.
                 self._series_ids.clear()
+                self._series_by_tuple.clear()
                 raise
         self.rows_written += len(rows)
         return True
@@ -193,10 +203,14 @@ class SqliteStorage:
         override = self.overrides.get(poll.device_id)
         labels = {**poll.labels, **(getattr(override, "labels", None) or {})}
         parent = getattr(override, "parent", None) or poll.parent
+        # Only the previous uptime is needed from the previous poll: SQLite extracts it, Python does not
+        # parse the whole JSON document for it.
         prev = self.db.execute(
-            "SELECT identity, latest_poll, last_seen FROM devices WHERE device_id=?", (poll.device_id,)
+            "SELECT identity, json_extract(latest_poll, '$.device.uptime_s') FROM devices WHERE device_id=?",
+            (poll.device_id,),
         ).fetchone()
         identity = d.model_dump(exclude={"uptime_s"})
+        identity_json = json.dumps(identity)
         if not poll.reachable and prev is not None:
             # An unreachable poll carries no identity: keep what we knew.
             self.db.execute(
@@ -215,16 +229,16 @@ class SqliteStorage:
         if prev is None:
             self._event(poll.ts, poll.device_id, "new_device", {"address": d.address, "kind": d.kind.value})
         else:
-            old = json.loads(prev[0] or "{}")
-            changed = {
-                k: {"from": old.get(k), "to": identity.get(k)}
-                for k in _TRACKED_IDENTITY
-                if old.get(k) and identity.get(k) and old.get(k) != identity.get(k)
-            }
-            if changed:
-                self._event(poll.ts, poll.device_id, "identity_changed", changed)
-            old_poll = json.loads(prev[1]) if prev[1] else None
-            old_uptime = ((old_poll or {}).get("device") or {}).get("uptime_s")
+            if prev[0] != identity_json:  # the same text is the same identity: no need to parse it
+                old = json.loads(prev[0] or "{}")
+                changed = {
+                    k: {"from": old.get(k), "to": identity.get(k)}
+                    for k in _TRACKED_IDENTITY
+                    if old.get(k) and identity.get(k) and old.get(k) != identity.get(k)
+                }
+                if changed:
+                    self._event(poll.ts, poll.device_id, "identity_changed", changed)
+            old_uptime = prev[1]
             if old_uptime is not None and d.uptime_s is not None and d.uptime_s < old_uptime:
                 self._event(poll.ts, poll.device_id, "reboot", {"uptime_before": old_uptime, "uptime": d.uptime_s})
         self.db.execute(
@@ -260,7 +274,7 @@ class SqliteStorage:
                 d.sys_location,
                 labels_json(labels),
                 parent,
-                json.dumps(identity),
+                identity_json,
                 poll.ts,
                 poll.ts,
                 poll.ts if poll.reachable else None,
