@@ -17,13 +17,18 @@ def _samples(stack: Stack, device: str, metric: str) -> list[tuple[str, float, f
     path = stack.root / ".fleetwatch" / "fleetwatch.db"
     if not path.exists():
         return []
-    db = sqlite3.connect(path)
+    # Read-only and tolerant: the file can exist a moment before the collector has created its tables.
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
         return db.execute(
             "SELECT s.labels, x.ts, x.value FROM series s JOIN samples x ON x.series_id = s.id "
             "WHERE s.device_id=? AND s.metric=? ORDER BY x.ts",
             (device, metric),
         ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
     finally:
         db.close()
 
