@@ -114,9 +114,7 @@ def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
 
 def _email(ch: EmailChannel, key: str, body: dict[str, Any]) -> EmailMessage:
     inc = body["incident"]
-    msg = email_message(
-        ch, key, f"[fleetwatch] {inc['severity']} {body['event']} #{inc['number']} {_subject(inc)}"
-    )
+    msg = email_message(ch, key, f"[fleetwatch] {inc['severity']} {body['event']} #{inc['number']} {_subject(inc)}")
     lines = [f"{k}: {v}" for k, v in inc.items() if v not in (None, "", {}, [])]
     if "escalation" in body:
         lines.insert(0, f"escalation: {body['escalation']['step']}")

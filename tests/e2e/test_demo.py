@@ -49,6 +49,7 @@ def test_demo_starts_everything_opens_incidents_and_stops(tmp_path: Path) -> Non
         kinds = {d["device_id"]: d["kind"] for d in devices}
         assert kinds["cisco-c9200l-24p"] == "network"
         assert kinds["linux-files01"] == "host"
+
         def switch_polled() -> dict[str, object] | None:
             doc = json.loads(fleetwatch("latest", "cisco-c9200l-24p", "--json", cwd=tmp_path).stdout)
             return doc if doc["interfaces"] else None
