@@ -139,6 +139,55 @@ class LocalHost(_Strict):
     _durations = field_validator("interval", mode="before")(lambda v: parse_duration(v))
 
 
+class Discovery(_Strict):
+    """Scheduled rediscovery of address ranges; new and vanished devices go to the collector as events."""
+
+    ranges: list[str] = Field(min_length=1, description="CIDR, a-b ranges or addresses (as `fleetwatch discover`)")
+    every: float = 3600.0
+    port: int = Field(161, ge=1, le=65535)
+    communities: list[SecretStr] = Field(default_factory=lambda: [SecretStr("public")])
+    v3: SnmpV3 | None = None
+    timeout: float = 1.0
+
+    _durations = field_validator("every", "timeout", mode="before")(lambda v: parse_duration(v))
+
+    @field_validator("ranges")
+    @classmethod
+    def _ranges_expand(cls, v: list[str]) -> list[str]:
+        from agent.discover import DiscoverError, expand
+
+        try:
+            expand(v)
+        except DiscoverError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @field_validator("every")
+    @classmethod
+    def _every_positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("every must be a positive duration")
+        return v
+
+    def credentials(self) -> list[Credentials]:
+        out = [Credentials(version="2c", community=c.get_secret_value()) for c in self.communities]
+        if self.v3 is not None:
+            out.append(v3_credentials(self.v3))
+        return out
+
+
+def v3_credentials(v3: SnmpV3) -> Credentials:
+    return Credentials(
+        version="3",
+        user=v3.user,
+        auth_protocol=v3.auth_protocol,
+        auth_key=v3.auth_key.get_secret_value() if v3.auth_key else None,
+        priv_protocol=v3.priv_protocol,
+        priv_key=v3.priv_key.get_secret_value() if v3.priv_key else None,
+        context=v3.context,
+    )
+
+
 class AgentConfig(_Strict):
     agent_id: str = Field("agent", min_length=1)
     collector: CollectorLink = Field(default_factory=CollectorLink)
@@ -148,6 +197,7 @@ class AgentConfig(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     local_host: LocalHost = Field(default_factory=LocalHost)
     targets: list[Target] = Field(default_factory=list)
+    discovery: Discovery | None = None
 
     def resolved_targets(self) -> list[ResolvedTarget]:
         d = self.defaults

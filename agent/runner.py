@@ -16,6 +16,7 @@ import time
 from agent.config import AgentConfig, ResolvedTarget
 from agent.poller import TargetState, poll_target
 from agent.probes import local_host
+from agent.rediscovery import Rediscovery
 from agent.snmp import SnmpSession, new_engine
 from agent.spool import Spool
 from agent.transport import Sender
@@ -32,6 +33,9 @@ class AgentRunner:
         self.sender = Sender(config.agent_id, config.collector, self.spool)
         self.in_flight = asyncio.Semaphore(config.max_in_flight)
         self.polls_done = 0
+        self.rediscovery = (
+            Rediscovery(config.discovery, [(t.address, t.port) for t in self.targets]) if config.discovery else None
+        )
 
     async def _target_loop(self, target: ResolvedTarget, offset: float, stop: asyncio.Event) -> None:
         session = SnmpSession(
@@ -84,6 +88,8 @@ class AgentRunner:
         ]
         if self.config.local_host.enabled:
             tasks.append(asyncio.create_task(self._local_loop(stop), name="local_host"))
+        if self.rediscovery is not None:
+            tasks.append(asyncio.create_task(self.rediscovery.run(self.sender.submit_events, stop), name="discovery"))
         sender = asyncio.create_task(self.sender.run(stop), name="sender")
         log.info(
             "agent %s polling %d target(s), pushing to %s",

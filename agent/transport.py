@@ -20,7 +20,7 @@ import zmq.asyncio
 
 from agent.config import CollectorLink
 from agent.spool import Spool
-from agent.wire import FRAME_MAGIC, AckStatus, Batch, DevicePoll, decode_ack, encode_batch
+from agent.wire import FRAME_MAGIC, AckStatus, Batch, DevicePoll, InventoryEvent, decode_ack, encode_batch
 
 log = logging.getLogger("fleetwatch.agent.transport")
 
@@ -50,7 +50,7 @@ class Sender:
         self.link = link
         self.spool = spool
         self.ctx = ctx or zmq.asyncio.Context.instance()
-        self.queue: asyncio.Queue[DevicePoll] = asyncio.Queue(maxsize=100_000)
+        self.queue: asyncio.Queue[DevicePoll | InventoryEvent] = asyncio.Queue(maxsize=100_000)
         self.seq = 0
         self.acked = 0
         self.rejected = 0
@@ -73,7 +73,14 @@ class Sender:
     async def submit(self, poll: DevicePoll) -> None:
         await self.queue.put(poll)
 
-    def _make_batch(self, polls: list[DevicePoll]) -> None:
+    async def submit_events(self, events: list[InventoryEvent]) -> None:
+        """Inventory events ride in the same batches as polls (a batch may hold only events)."""
+        for event in events:
+            await self.queue.put(event)
+
+    def _make_batch(self, items: list[DevicePoll | InventoryEvent]) -> None:
+        polls = [i for i in items if isinstance(i, DevicePoll)]
+        events = [i for i in items if isinstance(i, InventoryEvent)]
         self.seq += 1
         batch = Batch(
             batch_id=uuid.uuid4().hex,
@@ -82,6 +89,7 @@ class Sender:
             sent_at=time.time(),
             dropped_before=self.spool.dropped,
             polls=polls,
+            events=events,
         )
         dropped = self.spool.put(batch.batch_id, encode_batch(batch), batch.sent_at, len(polls))
         if dropped:
@@ -90,7 +98,7 @@ class Sender:
     async def _collect(self) -> None:
         """Wait for at least one poll, then gather more for up to batch_max_wait."""
         first = await self.queue.get()
-        polls = [first]
+        polls: list[DevicePoll | InventoryEvent] = [first]
         deadline = time.monotonic() + self.link.batch_max_wait
         while len(polls) < self.link.batch_max_polls:
             remaining = deadline - time.monotonic()

@@ -225,8 +225,25 @@ class DevicePoll(_Model):
     errors: list[ProbeError] = Field(default_factory=list)
 
 
+class InventoryEvent(_Model):
+    """A device the agent's scheduled rediscovery found or lost (additive: older collectors ignore it).
+
+    ``event`` says what happened; ``kind`` is the device kind, as in ``Device``.
+    """
+
+    event: Literal["discovered", "vanished"]
+    address: str
+    port: int = 161
+    sys_name: str | None = None
+    sys_object_id: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    kind: DeviceKind = DeviceKind.other
+    ts: float
+
+
 class Batch(_Model):
-    """What an agent sends: a batch of polls, acknowledged as one."""
+    """What an agent sends: a batch of polls (and inventory events), acknowledged as one."""
 
     v: int = SCHEMA_VERSION
     batch_id: str  # unique per batch; the collector drops a batch id it already stored
@@ -235,6 +252,7 @@ class Batch(_Model):
     sent_at: float
     dropped_before: int = 0  # batches the agent's full spool had to drop so far (never silent)
     polls: list[DevicePoll]
+    events: list[InventoryEvent] = Field(default_factory=list)  # may come with no polls
 
 
 class AckStatus(StrEnum):

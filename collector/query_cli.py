@@ -18,7 +18,7 @@ import click
 from agent.cli import render_poll
 from agent.wire import poll_to_json
 from collector.cli_common import open_db, state_dir_option
-from collector.storage.sqlite import read_devices, read_latest
+from collector.storage.sqlite import read_devices, read_events, read_latest
 
 state_option = state_dir_option()
 
@@ -37,8 +37,13 @@ def _age(ts: float | None, now: float) -> str:
 @click.command()
 @state_option
 @click.option("--json", "as_json", is_flag=True, help="machine-readable list")
-def devices(state: Path | None, as_json: bool) -> None:
+@click.option("--events", "events", is_flag=True, help="inventory events instead: new, discovered, vanished, reboots")
+@click.option("--limit", default=100, show_default=True, help="with --events: newest N events")
+def devices(state: Path | None, as_json: bool, events: bool, limit: int) -> None:
     """List every device the collector knows, with kind, identity and reachability."""
+    if events:
+        _events(state, as_json, limit)
+        return
     with open_db(state) as db:
         rows = read_devices(db)
     if as_json:
@@ -53,6 +58,21 @@ def devices(state: Path | None, as_json: bool) -> None:
             f"{(r.serial or '-')[:16]:16} {st:12} {_age(r.last_seen, now)}"
         )
     click.echo(f"{len(rows)} device(s)")
+
+
+def _events(state: Path | None, as_json: bool, limit: int) -> None:
+    with open_db(state) as db:
+        rows = read_events(db, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'TIME':20} {'DEVICE':22} {'EVENT':17} DETAIL")
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(r["ts"])))  # type: ignore[arg-type]
+        detail = r["detail"] if isinstance(r["detail"], dict) else {}
+        text = " ".join(f"{k}={v}" for k, v in detail.items() if v is not None)
+        click.echo(f"{when:20} {str(r['device_id'])[:22]:22} {str(r['kind'])[:17]:17} {text}")
+    click.echo(f"{len(rows)} event(s)")
 
 
 @click.command()

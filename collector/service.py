@@ -82,7 +82,13 @@ class CollectorService:
         now = self.clock()
         readings = [flatten(p) for p in batch.polls]
         stored = self.storage.store_batch(
-            batch.batch_id, batch.agent_id, batch.polls, readings, now, dropped_before=batch.dropped_before
+            batch.batch_id,
+            batch.agent_id,
+            batch.polls,
+            readings,
+            now,
+            dropped_before=batch.dropped_before,
+            events=batch.events,
         )
         if batch.dropped_before:
             self.stats.agent_dropped_batches[batch.agent_id] = batch.dropped_before
@@ -97,7 +103,8 @@ class CollectorService:
         self.stats.readings_stored += sum(len(r) for r in readings)
         for p in batch.polls:
             self._stale_reported.discard(p.device_id)
-        self._observe(batch.polls, readings, now)
+        if batch.polls:
+            self._observe(batch.polls, readings, now)
         return encode_ack(Ack(batch_id=batch.batch_id, status=AckStatus.stored))
 
     def _observe(self, polls: list[DevicePoll], readings: list[list[Reading]], now: float) -> None:

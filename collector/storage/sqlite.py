@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from agent.wire import DevicePoll
+from agent.wire import DevicePoll, InventoryEvent
 from collector.series import Labels, Reading
 from collector.storage.base import DeviceRow, Sample
 
@@ -102,6 +102,11 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def event_device_id(ev: InventoryEvent) -> str:
+    """Discovered devices have no name yet: address[:port], as an unnamed agent target would be."""
+    return ev.address if ev.port == 161 else f"{ev.address}:{ev.port}"
+
+
 def labels_json(labels: Labels | Mapping[str, str]) -> str:
     items = labels.items() if isinstance(labels, Mapping) else labels
     return json.dumps(dict(sorted(items)), separators=(",", ":"), ensure_ascii=False)
@@ -171,6 +176,7 @@ class SqliteStorage:
         readings: list[list[Reading]],
         now: float,
         dropped_before: int = 0,
+        events: list[InventoryEvent] | None = None,
     ) -> bool:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
@@ -187,6 +193,8 @@ class SqliteStorage:
                 for poll, poll_readings in zip(polls, readings, strict=True):
                     rows.extend(self._sample_rows(poll.device_id, poll.ts, poll_readings))
                     self._upsert_device(agent_id, poll)
+                for ev in events or []:
+                    self._event(ev.ts, event_device_id(ev), ev.event, ev.model_dump(exclude={"event", "ts"}))
                 self.db.executemany("INSERT OR IGNORE INTO samples(series_id, ts, value) VALUES (?,?,?)", rows)
                 self.db.execute("COMMIT")
             except BaseException:
