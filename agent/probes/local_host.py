@@ -1,7 +1,8 @@
 """The machine the agent runs on, through psutil (no SNMP daemon needed).
 
 Reports CPU, memory, swap, every real disk's usage, temperatures where the OS
-exposes them (``sensors``), uptime, network interface error counters and the
+exposes them (``sensors``), disk health where Linux sysfs shows it without
+root (``disk_health``), uptime, network interface error counters and the
 state of named services/processes (e.g. the print spooler). Each part is
 collected separately: one failing psutil call becomes an error entry.
 """
@@ -12,6 +13,7 @@ import platform
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psutil
 
@@ -46,6 +48,7 @@ def collect(
     attempt("disks", lambda: _disks(host))
     attempt("services", lambda: _services(host, services or []))
     sensors = attempt("temperatures", _temperatures) or []
+    sensors += attempt("disk_health", disk_health) or []  # type: ignore[operator]
     interfaces = attempt("interfaces", _interfaces) or []
     uname = platform.uname()
     device = Device(
@@ -163,3 +166,64 @@ def _interfaces() -> list[Interface]:
             )
         )
     return out
+
+
+# What sysfs says about a block device, readable without root. SCSI/SATA device states
+# (drivers/scsi/scsi_sysfs.c): "running" is healthy, "blocked"/"quiesce" are transient,
+# "offline"/"transport-offline" mean the kernel gave up on the disk.
+_SCSI_STATE = {"running": "ok", "created": "ok", "blocked": "warning", "quiesce": "warning", "cancel": "critical"}
+# NVMe controller states (drivers/nvme/host/core.c, nvme_sysfs_show_state).
+_NVME_STATE = {"live": "ok", "new": "ok", "resetting": "warning", "connecting": "warning"}
+_RANK = {"ok": 0, "warning": 1, "critical": 2}
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:  # absent on this kernel/device, or not readable: report nothing rather than guess
+        return None
+
+
+def _count(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text, 0)  # ioerr_cnt is hex ("0x1a")
+    except ValueError:
+        return None
+
+
+def disk_health(sys_root: Path = Path("/sys")) -> list[Sensor]:
+    """Block device health from sysfs, one ``disk_health`` sensor per device that exposes something.
+
+    value = error count (SCSI ``ioerr_cnt``, md degraded member count) where one exists;
+    status = ok / warning (transient state, I/O errors seen) / critical (offline, dead, degraded RAID).
+    """
+    out: list[Sensor] = []
+    block = sys_root / "block"
+    for dev in sorted(block.iterdir()) if block.is_dir() else []:
+        status, errors = None, None
+        state = _read(dev / "device" / "state")
+        if state is not None:
+            status = _SCSI_STATE.get(state, "critical")
+        ioerr = _count(_read(dev / "device" / "ioerr_cnt"))
+        if ioerr is not None:
+            errors = ioerr
+            status = _worst(status, "warning" if ioerr else "ok")
+        degraded = _count(_read(dev / "md" / "degraded"))
+        if degraded is not None:
+            errors = degraded
+            status = _worst(status, "critical" if degraded else "ok")
+        if status is not None:
+            out.append(Sensor(kind="disk_health", name=dev.name, value=errors, status=status, index=dev.name))
+    nvme = sys_root / "class" / "nvme"
+    for ctrl in sorted(nvme.iterdir()) if nvme.is_dir() else []:
+        state = _read(ctrl / "state")
+        if state is not None:
+            status = _NVME_STATE.get(state, "critical")  # dead, deleting, ...
+            out.append(Sensor(kind="disk_health", name=ctrl.name, value=None, status=status, index=ctrl.name))
+    return out
+
+
+def _worst(a: str | None, b: str) -> str:
+    return b if a is None or _RANK[b] > _RANK[a] else a
