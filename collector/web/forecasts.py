@@ -29,9 +29,25 @@ def available() -> bool:
 
 
 def compute(conn: sqlite3.Connection, now: float) -> Days:
-    from collector.forecast.fleet import fleet_forecasts
+    """The collector's forecast stage keeps a ``forecasts`` table current: read it rather than forecast again.
+
+    Only a database without that table (or with it still empty, before the stage's first pass) is forecast
+    here, from the stored history.
+    """
+    from collector.forecast.store import read_forecasts
 
     out: Days = {}
+    try:
+        stored = read_forecasts(conn, now)
+    except sqlite3.OperationalError:  # no forecasts table: a collector without the stage wrote this file
+        stored = []
+    if stored:
+        for row in stored:
+            days = row["days_to_empty"]
+            out.setdefault(str(row["device"]), {})[str(row["supply"])] = days if isinstance(days, float | int) else None
+        return out
+    from collector.forecast.fleet import fleet_forecasts
+
     for sf in fleet_forecasts(conn, now):
         out.setdefault(sf.history.device_id, {})[sf.history.supply] = sf.forecast.days_to_empty
     return out
