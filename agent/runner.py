@@ -20,6 +20,7 @@ from agent.rediscovery import Rediscovery
 from agent.snmp import SnmpSession, new_engine
 from agent.spool import Spool
 from agent.transport import Sender
+from agent.wire import DevicePoll
 
 log = logging.getLogger("fleetwatch.agent")
 
@@ -42,6 +43,7 @@ class AgentRunner:
             self.engine, target.address, target.port, target.credentials, timeout=target.timeout, retries=target.retries
         )
         state = TargetState()
+        last_problem: str | None = ""  # "" = not polled yet, None = last poll clean
         next_at = time.monotonic() + offset
         while not stop.is_set():
             delay = next_at - time.monotonic()
@@ -62,8 +64,7 @@ class AgentRunner:
                     parent=target.parent,
                 )
             self.polls_done += 1
-            if poll.errors:
-                log.info("%s: %s", target.device_id, "; ".join(f"{e.probe}: {e.message}" for e in poll.errors))
+            last_problem = _log_change(target.device_id, poll, last_problem)
             await self.sender.submit(poll)
             if next_at < time.monotonic():  # overran its interval: skip, do not pile up
                 next_at = time.monotonic() + target.interval
@@ -105,3 +106,22 @@ class AgentRunner:
             await asyncio.gather(*tasks, return_exceptions=True)
             await sender
             self.spool.close()
+
+
+def _log_change(device_id: str, poll: DevicePoll, last: str | None) -> str | None:
+    """Log a device's errors when they change, not on every poll: a dead printer is one line, not one a minute.
+
+    The errors still travel with every poll (the collector and rules see them); this only keeps the agent's
+    log readable. Returns what to compare the next poll with.
+    """
+    problem = "; ".join(f"{e.probe}: {e.message}" for e in poll.errors) or None
+    if problem == last:
+        return last
+    if problem is None:
+        if last:
+            log.info("%s: polled cleanly again", device_id)
+    elif not poll.reachable:
+        log.warning("%s: unreachable: %s", device_id, problem)
+    else:
+        log.info("%s: %s", device_id, problem)
+    return problem
