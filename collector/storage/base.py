@@ -8,10 +8,11 @@ stay in the relational store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from agent.wire import DevicePoll
+from agent.wire import DevicePoll, InventoryEvent
 from collector.series import Reading
 
 
@@ -57,7 +58,14 @@ class TimeSeriesSink(Protocol):
 
 class Storage(TimeSeriesSink, Protocol):
     def store_batch(
-        self, batch_id: str, agent_id: str, polls: list[DevicePoll], readings: list[list[Reading]], now: float
+        self,
+        batch_id: str,
+        agent_id: str,
+        polls: list[DevicePoll],
+        readings: list[list[Reading]],
+        now: float,
+        dropped_before: int = 0,
+        events: list[InventoryEvent] | None = None,
     ) -> bool:
         """Durably store a batch; False when this batch id was stored before (duplicate)."""
         ...
@@ -66,4 +74,6 @@ class Storage(TimeSeriesSink, Protocol):
 
     def latest(self, device_id: str) -> DevicePoll | None: ...
 
-    def prune(self, now: float) -> int: ...
+    def prune(self, now: float, retention_s: float) -> int: ...
+
+    def save_stats(self, stats: Mapping[str, float], now: float) -> None: ...

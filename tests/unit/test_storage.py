@@ -86,3 +86,17 @@ def test_prune_removes_only_old_samples(tmp_path):
     assert removed > 0
     (series,) = st.history("p1", "supply_percent").values()
     assert [s.ts for s in series] == [10_000.0]
+
+
+def test_sqlite_storage_implements_the_storage_interface_as_declared():
+    """collector.storage.base.Storage is what another backend must implement: keep it true to SQLite's."""
+    import inspect
+
+    from collector.storage.base import Storage
+
+    for name, member in inspect.getmembers(Storage, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        declared = list(inspect.signature(member).parameters)
+        actual = list(inspect.signature(getattr(SqliteStorage, name)).parameters)
+        assert declared == actual, name
