@@ -383,14 +383,3 @@ def _check_end_of_mib(name: str, end: Oid, last_seen: Oid) -> None:
 def new_engine() -> SnmpEngine:
     """One engine per agent process: it owns the UDP socket and caches."""
     return SnmpEngine()
-
-
-async def gather_limited(limit: int, coros: Iterable) -> list:
-    """Run coroutines with at most ``limit`` in flight (UDP buffers overflow past ~200)."""
-    sem = asyncio.Semaphore(limit)
-
-    async def one(c):  # type: ignore[no-untyped-def]
-        async with sem:
-            return await c
-
-    return await asyncio.gather(*(one(c) for c in coros), return_exceptions=True)

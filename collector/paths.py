@@ -37,9 +37,5 @@ def shipped_rules_dir() -> Path:
     return REPO_ROOT / "rules"
 
 
-def shipped_mibs_dir() -> Path:
-    return REPO_ROOT / "mibs"
-
-
 def deploy_dir() -> Path:
     return REPO_ROOT / "deploy"
