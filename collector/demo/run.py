@@ -20,6 +20,7 @@ import argparse
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -34,6 +35,7 @@ import yaml
 from agent.offline import poll_recording
 from agent.snmprec import Recording
 from collector.demo.fleet import SimulatedFleet
+from collector.incidents import store as incident_store
 from collector.paths import REPO_ROOT
 from collector.series import flatten
 from collector.storage.sqlite import SqliteStorage, connect, read_devices, read_latest
@@ -234,13 +236,11 @@ def status_table(db_path: Path) -> str:
                 f"{dev.device_id[:26]:26} {(dev.kind or '-')[:8]:8} {state:11} {pages if pages is not None else '-':>8}"
                 f"  {'  '.join(parts)}"
             )
-        rows = db.execute(
-            "SELECT number, severity, device, rule, state FROM incidents "
-            "WHERE state NOT IN ('resolved', 'closed') ORDER BY severity, number"
-        ).fetchall()
-        lines.append(f"open incidents: {len(rows)}")
-        for number, sev, device, rule, state in rows[:12]:
-            lines.append(f"  #{number:<4} {sev} {device:26} {rule:28} {state}")
+        db.row_factory = sqlite3.Row  # what the incident store's readers expect
+        active = sorted((i for i in incident_store.query(db) if i.active), key=lambda i: (i.severity, i.number))
+        lines.append(f"open incidents: {len(active)}")
+        for i in active[:12]:
+            lines.append(f"  #{i.number:<4} {i.severity} {i.device:26} {i.rule:28} {i.state.value}")
         return "\n".join(lines)
     except Exception as exc:  # noqa: BLE001 - tables appear as the collector starts its stages
         return f"(waiting for the collector: {exc})"
