@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests need: net-snmp tools (bench reference), chromium (browser tests),
-# victoria-metrics (a real server speaking the InfluxDB v2 write API for the InfluxDB backend tests).
+# victoria-metrics (a real server speaking the InfluxDB v2 write API for the InfluxDB backend tests),
+# postgresql (a throwaway server for the shared incident store and the two-collector tests).
 system-deps:
 	@missing=""; \
 	command -v snmpbulkwalk >/dev/null || missing="$$missing snmp"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
