@@ -36,10 +36,11 @@ def agent_run(config_path: Path, verbose: int) -> None:
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    if config.collector.insecure:
-        logging.getLogger("fleetwatch.agent").warning(
-            "collector link is insecure (plain TCP, no CURVE): use only on a trusted network"
-        )
+    for link in config.links():
+        if link.insecure:
+            logging.getLogger("fleetwatch.agent").warning(
+                "collector link to %s is insecure (plain TCP, no CURVE): use only on a trusted network", link.endpoint
+            )
     from agent.runner import AgentRunner
 
     async def main() -> None:
@@ -63,6 +64,9 @@ def check_config(config_path: Path) -> None:
         sys.exit(2)
     for t in config.resolved_targets():
         click.echo(f"{t.device_id:24} {t.address}:{t.port} v{t.credentials.version} every {t.interval:g}s")
+    for i, link in enumerate(config.links()):
+        security = "insecure" if link.insecure else "CURVE"
+        click.echo(f"pushes to {link.endpoint} ({security}, spool {config.spool_dir_for(i)})")
     click.echo(f"{config_path}: ok, {len(config.targets)} target(s)")
 
 

@@ -191,6 +191,11 @@ def v3_credentials(v3: SnmpV3) -> Credentials:
 class AgentConfig(_Strict):
     agent_id: str = Field("agent", min_length=1)
     collector: CollectorLink = Field(default_factory=CollectorLink)
+    collectors: list[CollectorLink] | None = Field(
+        None,
+        min_length=1,
+        description="push every batch to each of these collectors (instead of `collector`), each with its own spool",
+    )
     spool_dir: Path = Path(".fleetwatch/agent-spool")
     max_in_flight: int = Field(64, ge=1, le=1000, description="SNMP requests in flight across all targets")
     labels: dict[str, str] = Field(default_factory=dict, description="added to every target's labels")
@@ -235,6 +240,31 @@ class AgentConfig(_Strict):
                 )
             )
         return out
+
+    def links(self) -> list[CollectorLink]:
+        """Every collector this agent pushes to; each gets every batch."""
+        return list(self.collectors) if self.collectors else [self.collector]
+
+    def spool_dir_for(self, index: int) -> Path:
+        """The first collector keeps ``spool_dir`` itself (so a single-collector spool survives adding a second);
+        the others get a sub-directory named after their endpoint, stable across reordering."""
+        if index == 0:
+            return self.spool_dir
+        endpoint = self.links()[index].endpoint
+        return self.spool_dir / ("to-" + re.sub(r"[^A-Za-z0-9.-]+", "-", endpoint).strip("-"))
+
+    @model_validator(mode="after")
+    def _one_collector_form(self) -> AgentConfig:
+        if self.collectors is not None and "collector" in self.model_fields_set:
+            raise ValueError("collectors: give either `collector` (one) or `collectors` (a list), not both")
+        first: dict[str, int] = {}
+        for i, link in enumerate(self.collectors or []):
+            if link.endpoint in first:
+                raise ValueError(
+                    f"collectors.{i}.endpoint: {link.endpoint!r} already listed as collectors.{first[link.endpoint]}"
+                )
+            first[link.endpoint] = i
+        return self
 
     @model_validator(mode="after")
     def _unique_and_complete(self) -> AgentConfig:

@@ -20,7 +20,7 @@ from agent.rediscovery import Rediscovery
 from agent.snmp import SnmpSession, new_engine
 from agent.spool import Spool
 from agent.transport import Sender
-from agent.wire import DevicePoll
+from agent.wire import DevicePoll, InventoryEvent
 
 log = logging.getLogger("fleetwatch.agent")
 
@@ -30,8 +30,11 @@ class AgentRunner:
         self.config = config
         self.targets = config.resolved_targets()
         self.engine = new_engine()
-        self.spool = Spool(config.spool_dir, config.collector.spool_max_batches)
-        self.sender = Sender(config.agent_id, config.collector, self.spool)
+        # One sender and one spool per collector: a collector that is down only grows its own spool.
+        self.senders = [
+            Sender(config.agent_id, link, Spool(config.spool_dir_for(i), link.spool_max_batches))
+            for i, link in enumerate(config.links())
+        ]
         self.in_flight = asyncio.Semaphore(config.max_in_flight)
         self.polls_done = 0
         self.rediscovery = (
@@ -65,7 +68,7 @@ class AgentRunner:
                 )
             self.polls_done += 1
             last_problem = _log_change(target.device_id, poll, last_problem)
-            await self.sender.submit(poll)
+            await self._submit(poll)
             if next_at < time.monotonic():  # overran its interval: skip, do not pile up
                 next_at = time.monotonic() + target.interval
 
@@ -75,9 +78,17 @@ class AgentRunner:
         labels = {**self.config.labels, **lh.labels}
         while not stop.is_set():
             poll = await asyncio.to_thread(local_host.collect, device_id, lh.services, labels)
-            await self.sender.submit(poll)
+            await self._submit(poll)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), lh.interval)
+
+    async def _submit(self, poll: DevicePoll) -> None:
+        for sender in self.senders:
+            await sender.submit(poll)
+
+    async def _submit_events(self, events: list[InventoryEvent]) -> None:
+        for sender in self.senders:
+            await sender.submit_events(events)
 
     async def run(self, stop: asyncio.Event) -> None:
         n = max(1, len(self.targets))
@@ -90,13 +101,13 @@ class AgentRunner:
         if self.config.local_host.enabled:
             tasks.append(asyncio.create_task(self._local_loop(stop), name="local_host"))
         if self.rediscovery is not None:
-            tasks.append(asyncio.create_task(self.rediscovery.run(self.sender.submit_events, stop), name="discovery"))
-        sender = asyncio.create_task(self.sender.run(stop), name="sender")
+            tasks.append(asyncio.create_task(self.rediscovery.run(self._submit_events, stop), name="discovery"))
+        senders = [asyncio.create_task(s.run(stop), name=f"sender:{s.link.endpoint}") for s in self.senders]
         log.info(
             "agent %s polling %d target(s), pushing to %s",
             self.config.agent_id,
             len(self.targets),
-            self.config.collector.endpoint,
+            ", ".join(s.link.endpoint for s in self.senders),
         )
         try:
             await stop.wait()
@@ -104,8 +115,9 @@ class AgentRunner:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await sender
-            self.spool.close()
+            await asyncio.gather(*senders)
+            for s in self.senders:
+                s.spool.close()
 
 
 def _log_change(device_id: str, poll: DevicePoll, last: str | None) -> str | None:

@@ -47,6 +47,15 @@ def test_secrets_do_not_appear_in_repr():
         pytest.param("targets:\n  - {address: a, v3: {user: u, auth_key: short}}\n", "targets.0.v3", id="short_key"),
         pytest.param("- just\n- a list\n", "expected a mapping", id="not_a_mapping"),
         pytest.param("targets: [\n", "not valid YAML", id="broken_yaml"),
+        pytest.param(
+            "collector: {endpoint: 'tcp://a:1'}\ncollectors: [{endpoint: 'tcp://b:1'}]\n",
+            "either `collector` (one) or `collectors`",
+            id="collector_and_collectors",
+        ),
+        pytest.param(
+            "collectors: [{endpoint: 'tcp://b:1'}, {endpoint: 'tcp://b:1'}]\n", "collectors.1.endpoint", id="same_twice"
+        ),
+        pytest.param("collectors: []\n", "collectors", id="empty_collector_list"),
     ],
 )
 def test_bad_config_names_file_and_field(tmp_path: Path, body: str, expected: str):
@@ -67,3 +76,41 @@ def test_missing_file_is_a_clear_error(tmp_path: Path):
 @pytest.mark.parametrize(("raw", "seconds"), [(30, 30.0), ("30s", 30.0), ("5m", 300.0), ("1.5h", 5400.0)])
 def test_durations(raw, seconds):
     assert parse_duration(raw) == seconds
+
+
+def test_one_collector_or_several_each_with_its_own_spool(tmp_path: Path):
+    one = tmp_path / "one.yaml"
+    one.write_text("collector: {endpoint: 'tcp://10.1.0.5:8471'}\nspool_dir: /var/spool/fw\n")
+    cfg = load_agent_config(one)
+    assert [link.endpoint for link in cfg.links()] == ["tcp://10.1.0.5:8471"]
+    assert cfg.spool_dir_for(0) == Path("/var/spool/fw")
+
+    two = tmp_path / "two.yaml"
+    two.write_text(
+        "collectors:\n"
+        "  - {endpoint: 'tcp://10.1.0.5:8471'}\n"
+        "  - {endpoint: 'tcp://collector-b.example.net:8471', spool_max_batches: 50}\n"
+        "spool_dir: /var/spool/fw\n"
+    )
+    cfg = load_agent_config(two)
+    assert [link.endpoint for link in cfg.links()] == ["tcp://10.1.0.5:8471", "tcp://collector-b.example.net:8471"]
+    # The first keeps the single-collector location, so adding a second collector does not orphan a spool.
+    assert cfg.spool_dir_for(0) == Path("/var/spool/fw")
+    assert cfg.spool_dir_for(1) == Path("/var/spool/fw/to-tcp-collector-b.example.net-8471")
+    assert cfg.links()[1].spool_max_batches == 50
+
+
+def test_check_config_lists_every_collector(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from agent.cli import check_config
+
+    path = tmp_path / "agent.yaml"
+    path.write_text(
+        "collectors:\n  - {endpoint: 'tcp://127.0.0.1:8471'}\n  - {endpoint: 'tcp://127.0.0.2:8471'}\n"
+        "spool_dir: spool\ntargets: [{address: 127.0.0.1}]\n"
+    )
+    result = CliRunner().invoke(check_config, [str(path)])
+    assert result.exit_code == 0, result.output
+    assert "pushes to tcp://127.0.0.1:8471 (insecure, spool spool)" in result.output
+    assert "pushes to tcp://127.0.0.2:8471 (insecure, spool spool/to-tcp-127.0.0.2-8471)" in result.output
