@@ -2,9 +2,9 @@
 
 A device found now and not in the previous sweep (nor a configured target,
 which is polled anyway) is ``discovered``; one in the previous sweep and not
-found now is ``vanished``. The first sweep of a run compares with nothing, so
-every unconfigured device is reported once per agent start: the collector
-keeps the history, the agent keeps no state on disk for this.
+found now is ``vanished``. The last sweep is kept on disk (next to the spool),
+so an agent restart neither reports every unconfigured device as discovered
+again nor forgets one that vanished while the agent was down.
 
 The comparison (``diff``) is pure and takes ``now``; the loop does the I/O.
 """
@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
 
 from agent.config import Discovery
 from agent.discover import expand, sweep
@@ -24,6 +29,29 @@ from agent.wire import Device, InventoryEvent
 log = logging.getLogger("fleetwatch.agent.discovery")
 
 Key = tuple[str, int]
+
+_SWEEP = TypeAdapter(list[tuple[str, int, Device]])
+
+
+def load_sweep(path: Path) -> dict[Key, Device]:
+    """The sweep saved by ``save_sweep``; a missing or unreadable file is an empty sweep, never a crash."""
+    try:
+        rows = _SWEEP.validate_json(path.read_bytes())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValidationError) as exc:
+        log.warning("discovery: ignoring unreadable %s (%s); the next sweep starts from scratch", path, exc)
+        return {}
+    return {(address, port): device for address, port, device in rows}
+
+
+def save_sweep(path: Path, sweep_result: dict[Key, Device]) -> None:
+    """Written to a temporary file and renamed, so a crash mid-write leaves the previous sweep intact."""
+    rows = [(a, p, d.model_dump(mode="json")) for (a, p), d in sorted(sweep_result.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(rows))
+    os.replace(tmp, path)
 
 
 def _event(kind: str, key: Key, device: Device, now: float) -> InventoryEvent:
@@ -51,14 +79,15 @@ def diff(
 
 
 class Rediscovery:
-    """Owns the previous sweep's result between sweeps."""
+    """Owns the previous sweep's result between sweeps (and across restarts when given a ``state_path``)."""
 
-    def __init__(self, config: Discovery, configured: Iterable[Key]) -> None:
+    def __init__(self, config: Discovery, configured: Iterable[Key], state_path: Path | None = None) -> None:
         self.config = config
         self.addresses = expand(config.ranges)
         self.credentials = config.credentials()
         self.configured = set(configured)
-        self.previous: dict[Key, Device] = {}
+        self.state_path = state_path
+        self.previous: dict[Key, Device] = load_sweep(state_path) if state_path else {}
         self.sweeps = 0
 
     async def sweep_once(self, now: float) -> list[InventoryEvent]:
@@ -67,6 +96,11 @@ class Rediscovery:
         events = diff(self.previous, current, self.configured, now)
         self.previous = current
         self.sweeps += 1
+        if self.state_path is not None:
+            try:
+                save_sweep(self.state_path, current)
+            except OSError as exc:  # a full disk must not stop discovery; the next restart re-reports
+                log.warning("discovery: cannot save %s: %s", self.state_path, exc)
         for address, problem in result.problems.items():
             log.info("discovery: %s: %s", address, problem)
         return events

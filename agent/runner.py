@@ -38,7 +38,11 @@ class AgentRunner:
         self.in_flight = asyncio.Semaphore(config.max_in_flight)
         self.polls_done = 0
         self.rediscovery = (
-            Rediscovery(config.discovery, [(t.address, t.port) for t in self.targets]) if config.discovery else None
+            Rediscovery(
+                config.discovery, [(t.address, t.port) for t in self.targets], config.spool_dir / "discovery.json"
+            )
+            if config.discovery
+            else None
         )
 
     async def _target_loop(self, target: ResolvedTarget, offset: float, stop: asyncio.Event) -> None:

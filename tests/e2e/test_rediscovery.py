@@ -40,6 +40,21 @@ def _events(root: Path) -> list[dict[str, object]]:
         db.close()
 
 
+def _up_times(root: Path, device: str) -> list[float]:
+    db = connect(root / ".fleetwatch" / "fleetwatch.db", readonly=True)
+    try:
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT x.ts FROM series s JOIN samples x ON x.series_id = s.id"
+                " WHERE s.device_id = ? AND s.metric = 'up'",
+                (device,),
+            )
+        ]
+    finally:
+        db.close()
+
+
 def _wait(cond: Callable[[], bool], what: str, procs: list[Proc], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
@@ -100,6 +115,16 @@ def test_agent_reports_discovered_and_vanished_devices(tmp_path: Path, sims: dic
         late = Snmpsim(DATA, [(LATE, port)]).start("test-printer")
         _wait(lambda: seen("discovered", LATE), f"{LATE} discovered", procs)
         _wait(lambda: any(e["device_id"] == "configured" for e in _events(tmp_path)), "the target's poll", procs)
+
+        # A restart remembers the last sweep (spool_dir/discovery.json): nothing is "discovered" again.
+        agent.stop()
+        restarted_at = time.time()
+        agent.start()
+        sweep_file = tmp_path / "spool" / "discovery.json"
+        _wait(lambda: sweep_file.stat().st_mtime > restarted_at, "a sweep after the restart", procs)
+        swept_at = sweep_file.stat().st_mtime
+        # Events go out before any poll submitted after them (one FIFO), so a later poll stored means they were.
+        _wait(lambda: max(_up_times(tmp_path, "configured"), default=0) > swept_at, "a poll after that sweep", procs)
     finally:
         if late is not None:
             late.stop()
@@ -110,7 +135,8 @@ def test_agent_reports_discovered_and_vanished_devices(tmp_path: Path, sims: dic
     by_device: dict[str, list[str]] = {}
     for e in reversed(events):  # read_events is newest first
         by_device.setdefault(str(e["device_id"]), []).append(str(e["kind"]))
-    # Each change is reported once, not on every sweep; the configured target only has its own new_device.
+    # Each change is reported once, not on every sweep nor again after the agent's restart; the configured
+    # target only has its own new_device.
     assert by_device[f"{STAYS}:{port}"] == ["discovered"]
     assert by_device[f"{STOPPED}:{port}"] == ["discovered", "vanished"]
     assert by_device[f"{LATE}:{port}"][0] == "discovered"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 from pydantic import ValidationError
 
 from agent.config import AgentConfig, Discovery
-from agent.rediscovery import diff
+from agent.rediscovery import diff, load_sweep, save_sweep
 from agent.wire import Batch, Device, DeviceKind, InventoryEvent, decode_batch, encode_batch
 from collector.paths import REPO_ROOT
 
@@ -85,3 +86,29 @@ def test_commented_example_in_sample_config_is_valid() -> None:
     assert cfg.discovery is not None
     assert cfg.discovery.every == 3600.0
     assert len(cfg.discovery.credentials()) == 3
+
+
+def test_saved_sweep_round_trips_and_replaces_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "spool" / "discovery.json"
+    assert load_sweep(path) == {}, "no file yet is an empty sweep"
+    sweep = {A: _dev("10.0.0.1"), C: _dev("10.0.0.3", name="other")}
+    save_sweep(path, sweep)
+    assert load_sweep(path) == sweep
+    save_sweep(path, {B: _dev("10.0.0.2")})
+    assert load_sweep(path) == {B: _dev("10.0.0.2")}
+    assert [p.name for p in path.parent.iterdir()] == ["discovery.json"], "no temporary file left behind"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"", id="empty-file"),
+        pytest.param(b"{not json", id="truncated"),
+        pytest.param(b'[["10.0.0.1", "x", {}]]', id="wrong-types"),
+    ],
+)
+def test_unreadable_saved_sweep_starts_from_scratch(tmp_path: Path, content: bytes, caplog) -> None:
+    path = tmp_path / "discovery.json"
+    path.write_bytes(content)
+    assert load_sweep(path) == {}
+    assert str(path) in caplog.text
