@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +56,8 @@ class Entry:
     data: dict[str, Any]
 
 
-def next_seq(conn: sqlite3.Connection) -> int:
-    """Call inside the write transaction (BEGIN IMMEDIATE) that will append."""
+def next_seq(conn: Any) -> int:
+    """Call inside the ``store.write`` transaction that will append (it serializes appenders)."""
     (last,) = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM incident_audit").fetchone()
     return int(last) + 1
 
@@ -87,7 +86,7 @@ def _hashed(
 
 
 def append(
-    conn: sqlite3.Connection,
+    conn: Any,
     *,
     seq: int,
     at: str,
@@ -110,7 +109,7 @@ def append(
     return h
 
 
-def timeline(conn: sqlite3.Connection, incident: int) -> list[Entry]:
+def timeline(conn: Any, incident: int) -> list[Entry]:
     rows = conn.execute(
         "SELECT seq, at, incident, actor, action, data FROM incident_audit WHERE incident = ? ORDER BY seq",
         (incident,),
@@ -143,7 +142,7 @@ class Report:
         return not self.problems
 
 
-def verify(conn: sqlite3.Connection, incident_rows: dict[int, dict[str, Any]]) -> Report:
+def verify(conn: Any, incident_rows: dict[int, dict[str, Any]]) -> Report:
     """Walk the chain, then compare every incident row with the snapshot of its last entry."""
     problems: list[Problem] = []
     prev_hash = GENESIS

@@ -5,6 +5,11 @@ database: each action is one transaction, audited, and its notification is
 queued in the outbox for the running collector to deliver. The clock is read
 here, at the edge, and passed in.
 
+The incident database is the state directory's SQLite file, unless
+``$FLEETWATCH_INCIDENT_DB`` names another (a path or a ``postgresql://`` URL)
+or the collector left a pointer to its shared PostgreSQL database there
+(``collector.incidents.db``).
+
 Note: ``--state-dir DIR`` is the state directory everywhere (collector.paths);
 ``incidents list --state open`` filters the lifecycle state (``--status`` is an alias).
 """
@@ -13,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +33,7 @@ from collector import paths
 from collector.alerts import SEVERITIES
 from collector.cli_common import STATE_HELP_SENTENCE, existing_db, state_dir_option, who
 from collector.incidents import audit as audit_log
+from collector.incidents import db as incident_db
 from collector.incidents import maintenance as mw
 from collector.incidents import manager, notify, store
 from collector.incidents.model import Incident, State, TransitionError, iso, utc
@@ -48,9 +53,20 @@ def _who(by: str | None) -> str:
     return who(by, os.environ.get("USER", "unknown"))
 
 
-def _conn(state_dir: Path | None, *, create: bool = False) -> sqlite3.Connection:
-    """Open the collector's database; only ``maintenance add`` may create it (windows can precede the collector)."""
-    return store.connect(paths.db_path(state_dir) if create else existing_db(state_dir))
+def _conn(state_dir: Path | None, *, create: bool = False) -> Any:
+    """Open the incident database; only ``maintenance add`` may create it (windows can precede the collector)."""
+    state_db = paths.db_path(state_dir)
+    target = incident_db.target_for(state_db)
+    if incident_db.is_url(target):
+        try:
+            return store.connect(target)
+        except Exception as exc:  # psycopg.OperationalError and friends: say where, never the password
+            raise click.ClickException(f"cannot open incident database {incident_db.redact(target)}: {exc}") from exc
+    if Path(target) == state_db:
+        return store.connect(state_db if create else existing_db(state_dir))
+    if not create and not Path(target).exists():
+        raise click.ClickException(f"no incident database at {target} (${incident_db.ENV})")
+    return store.connect(target)
 
 
 def _act(fn: Callable[[], Incident]) -> Incident:

@@ -10,9 +10,8 @@ start, 4 h.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -87,11 +86,11 @@ class Window(BaseModel):
         return not self.rrule and self.ends_at is not None and self.ends_at <= now
 
 
-def add(conn: sqlite3.Connection, w: Window) -> Window:
+def add(conn: Any, w: Window) -> Window:
     with write(conn):
-        cur = conn.execute(
+        (window_id,) = conn.execute(
             "INSERT INTO incident_maintenance (scope, match, starts_at, ends_at, rrule, duration_s, timezone, reason,"
-            " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 w.scope,
                 w.match,
@@ -104,17 +103,17 @@ def add(conn: sqlite3.Connection, w: Window) -> Window:
                 w.created_by,
                 iso(w.created_at),
             ),
-        )
-    return w.model_copy(update={"id": int(cur.lastrowid or 0)})
+        ).fetchone()
+    return w.model_copy(update={"id": int(window_id)})
 
 
-def remove(conn: sqlite3.Connection, window_id: int) -> bool:
+def remove(conn: Any, window_id: int) -> bool:
     with write(conn):
         cur = conn.execute("DELETE FROM incident_maintenance WHERE id = ?", (window_id,))
     return cur.rowcount > 0
 
 
-def load(conn: sqlite3.Connection) -> list[Window]:
+def load(conn: Any) -> list[Window]:
     out = []
     for r in conn.execute("SELECT * FROM incident_maintenance ORDER BY id").fetchall():
         out.append(

@@ -12,8 +12,13 @@ human actions (``acknowledge``, ``assign``, ``resolve`` ...) are plain
 functions on a connection, used by the CLI from another process; they need
 no policy because deadlines are fixed when an incident opens.
 
-Each change is its own ``BEGIN IMMEDIATE`` transaction that re-reads the
-incident, so a CLI action and the collector never overwrite each other.
+Each change is its own serialized write transaction (``store.write``) that
+re-reads the incident, so a CLI action and the collector never overwrite each
+other. Several collectors may share one PostgreSQL incident database and be
+fed the same alerts: an event older than the one recorded for its alert is
+stale and changes nothing, a firing event no newer than the incident's last
+occurrence is the same occurrence, and a held alert already released is not
+released twice; so one fault opens one incident and notifies once.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -67,7 +71,7 @@ def _device_from_json(s: str) -> DeviceInfo:
 class _Inventory:
     """Devices for parent chains: the collector's latest map, else what an alert row stored (looked up lazily)."""
 
-    def __init__(self, known: Mapping[str, DeviceInfo], conn: sqlite3.Connection) -> None:
+    def __init__(self, known: Mapping[str, DeviceInfo], conn: Any) -> None:
         self.known, self.conn = known, conn
 
     def get(self, device_id: str) -> DeviceInfo | None:
@@ -81,6 +85,7 @@ class _Inventory:
 
 class IncidentService:
     def __init__(self, db_path: str | Path, policy: Policy) -> None:
+        """``db_path``: the SQLite file, or a ``postgresql://`` URL shared with other collectors."""
         self.policy = policy
         self.conn = store.connect(db_path)
         self._devices: dict[str, DeviceInfo] = {}  # latest inventory seen, for parent chains in tick()
@@ -104,8 +109,7 @@ class IncidentService:
         self._devices.update(devices)
         batch = [e for e in events if e.state in (AlertState.firing, AlertState.resolved)]
         with write(self.conn):
-            for ev in batch:
-                self._record(ev, self._device(ev.device_id, devices), when)
+            batch = [ev for ev in batch if self._record(ev, self._device(ev.device_id, devices), when)]
         changed: dict[int, Incident] = {}
         for ev in batch:
             try:
@@ -194,12 +198,16 @@ class IncidentService:
     def _device(self, device_id: str, devices: Mapping[str, DeviceInfo]) -> DeviceInfo | None:
         return devices.get(device_id) or _Inventory(self._devices, self.conn).get(device_id)
 
-    def _record(self, ev: AlertEvent, dev: DeviceInfo | None, when: datetime) -> None:
+    def _record(self, ev: AlertEvent, dev: DeviceInfo | None, when: datetime) -> bool:
         """Upsert the alert's state. An unknown device keeps the inventory stored earlier.
 
-        A resolved -> firing change starts a new episode: the old hold reason is history.
+        A resolved -> firing change starts a new episode: the old hold reason is history. An event older
+        than the one recorded (another collector already applied a later one) is stale: False, nothing written.
         """
         state = "firing" if ev.state == AlertState.firing else "resolved"
+        row = self.conn.execute("SELECT event FROM incident_alerts WHERE fingerprint = ?", (ev.fingerprint,)).fetchone()
+        if row is not None and ev.at < float(json.loads(row["event"]).get("at", 0.0)):
+            return False
         self.conn.execute(
             "INSERT INTO incident_alerts (fingerprint, device, rule, severity, state, suppresses_device, event,"
             " device_info, first_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -228,10 +236,11 @@ class IncidentService:
                 dev is not None,
             ),
         )
+        return True
 
     def _set_held(self, fingerprint: str, reason: str | None, when: datetime) -> None:
         self.conn.execute(
-            "UPDATE incident_alerts SET held_reason = ?, held_since = CASE WHEN ? IS NULL THEN NULL"
+            "UPDATE incident_alerts SET held_reason = ?, held_since = CASE WHEN CAST(? AS TEXT) IS NULL THEN NULL"
             " ELSE COALESCE(held_since, ?) END WHERE fingerprint = ?",
             (reason, reason, iso(when), fingerprint),
         )
@@ -257,12 +266,17 @@ class IncidentService:
         """Join the open incident, or hold the alert, or reopen a recent one, or open a new one."""
         with write(self.conn):
             row = self.conn.execute(
-                "SELECT device_info, state FROM incident_alerts WHERE fingerprint = ?", (ev.fingerprint,)
+                "SELECT device_info, state, held_reason FROM incident_alerts WHERE fingerprint = ?", (ev.fingerprint,)
             ).fetchone()
             if row is None or row["state"] != "firing":
                 return None  # resolved again later in the same batch
+            if released_from is not None and row["held_reason"] is None:
+                return None  # another collector released it meanwhile
             dev = _device_from_json(row["device_info"])
-            inc = store.latest_for(self.conn, ev.fingerprint)
+            inc = store.current_for(self.conn, ev.fingerprint)
+            if inc is not None and inc.active and inc.last_occurrence_at is not None and when <= inc.last_occurrence_at:
+                self._link(ev.fingerprint, inc.number)
+                return None  # this occurrence is recorded already (another collector saw the same event)
             if inc is not None and inc.active:
                 inc = inc.model_copy(
                     update={
@@ -356,7 +370,7 @@ class IncidentService:
             ).fetchone()
             if row is None or row["state"] != "resolved":
                 return None  # fired again later in the same batch
-            inc = store.latest_for(self.conn, ev.fingerprint)
+            inc = store.current_for(self.conn, ev.fingerprint)
             if inc is None or not inc.alert_firing:
                 return None  # it was only held, or never opened: the alerts table keeps the record
             if inc.active and inc.auto_resolve:
@@ -401,7 +415,7 @@ class IncidentService:
         return out
 
 
-def held_alerts(conn: sqlite3.Connection, *, include_resolved: bool = False) -> list[dict[str, Any]]:
+def held_alerts(conn: Any, *, include_resolved: bool = False) -> list[dict[str, Any]]:
     """Alerts that opened no incident because something held them (maintenance, device or parent down)."""
     sql = (
         "SELECT fingerprint, device, rule, severity, state, held_reason, held_since, updated_at"
@@ -466,7 +480,7 @@ def _acknowledged(inc: Incident, when: datetime, by: str) -> Incident:
 # -- human actions (CLI, web) ------------------------------------------------------------------------------
 
 
-def get_incident(conn: sqlite3.Connection, number: int) -> Incident:
+def get_incident(conn: Any, number: int) -> Incident:
     inc = store.get(conn, number)
     if inc is None:
         raise NotFoundError(f"no incident #{number}")
@@ -480,7 +494,7 @@ def _require(inc: Incident, action: str, *allowed: State) -> None:
         )
 
 
-def acknowledge(conn: sqlite3.Connection, number: int, by: str, now: float | datetime) -> Incident:
+def acknowledge(conn: Any, number: int, by: str, now: float | datetime) -> Incident:
     when = utc(now)
     with write(conn):
         inc = get_incident(conn, number)
@@ -490,7 +504,7 @@ def acknowledge(conn: sqlite3.Connection, number: int, by: str, now: float | dat
     return inc
 
 
-def assign(conn: sqlite3.Connection, number: int, person: str, by: str, now: float | datetime) -> Incident:
+def assign(conn: Any, number: int, person: str, by: str, now: float | datetime) -> Incident:
     """Assigning starts the work (in_progress) and counts as the response if nobody acknowledged yet."""
     when = utc(now)
     with write(conn):
@@ -504,7 +518,7 @@ def assign(conn: sqlite3.Connection, number: int, person: str, by: str, now: flo
     return inc
 
 
-def add_note(conn: sqlite3.Connection, number: int, text: str, by: str, now: float | datetime) -> Incident:
+def add_note(conn: Any, number: int, text: str, by: str, now: float | datetime) -> Incident:
     when = utc(now)
     if not text.strip():
         raise ValueError("empty note")
@@ -515,7 +529,7 @@ def add_note(conn: sqlite3.Connection, number: int, text: str, by: str, now: flo
 
 
 def resolve(
-    conn: sqlite3.Connection,
+    conn: Any,
     number: int,
     by: str,
     now: float | datetime,
@@ -538,7 +552,7 @@ def resolve(
     return inc
 
 
-def close(conn: sqlite3.Connection, number: int, by: str, now: float | datetime) -> Incident:
+def close(conn: Any, number: int, by: str, now: float | datetime) -> Incident:
     when = utc(now)
     with write(conn):
         inc = get_incident(conn, number)
@@ -547,12 +561,17 @@ def close(conn: sqlite3.Connection, number: int, by: str, now: float | datetime)
         return store.save(conn, inc, action="close", actor=by)
 
 
-def reopen(conn: sqlite3.Connection, number: int, by: str, now: float | datetime, reason: str = "") -> Incident:
+def reopen(conn: Any, number: int, by: str, now: float | datetime, reason: str = "") -> Incident:
     """A person reopens (the fix did not hold); not counted as a repeat, which means the fault returned."""
     when = utc(now)
     with write(conn):
         inc = get_incident(conn, number)
         _require(inc, "reopen", State.resolved, State.closed)
+        newer = store.current_for(conn, inc.fingerprint)
+        if newer is not None and newer.number != inc.number and newer.active:
+            raise TransitionError(
+                f"incident #{newer.number} is already {newer.state.value} for this fault; work on that one"
+            )
         inc = store.save(conn, _reopened(inc, when), action="reopen", actor=by, data={"reason": reason})
         notify.enqueue(conn, inc, "reopen", when)
     return inc

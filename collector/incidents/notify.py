@@ -14,15 +14,21 @@ Each delivery has an idempotency key that never changes across retries
 that saw a request whose response was lost can drop the retry. Deliveries
 for one incident on one channel go out in order: ``resolve`` never
 overtakes an ``open`` still waiting for retry.
+
+Several collectors may share one incident database and all run
+``deliver_pending``: a delivery is claimed in a write transaction before it
+is sent (its ``next_at`` pushed forward by ``CLAIM_LEASE``, and only the
+process whose conditional UPDATE matched sends it), so each is sent once.
+A claimer that dies mid-send leaves the lease to expire and another collector
+retries it with the same idempotency key.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
 from typing import Any
@@ -37,9 +43,13 @@ from collector.sender import Outcome, backoff, email_message, send
 
 log = logging.getLogger(__name__)
 
+#: How long a claimed delivery is left to its sender before another collector may take it over
+#: (longer than any send: HTTP and SMTP time out well before).
+CLAIM_LEASE = timedelta(minutes=2)
+
 
 def enqueue(
-    conn: sqlite3.Connection,
+    conn: Any,
     inc: Incident,
     event: str,
     now: datetime,
@@ -78,7 +88,7 @@ class DeliveryReport:
     rejected: list[str] = field(default_factory=list)
 
 
-def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
+def _route(conn: Any, policy: Policy, now: datetime) -> None:
     rows = conn.execute("SELECT * FROM incident_outbox WHERE routed_at IS NULL ORDER BY id").fetchall()
     for r in rows:
         payload = json.loads(r["payload"])
@@ -95,11 +105,17 @@ def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
                 ):
                     names += [c for c in route.channels if c not in names]
         with write(conn):
+            # Another collector may have routed it since the read above: only the first one fans it out.
+            claimed = conn.execute(
+                "UPDATE incident_outbox SET routed_at = ? WHERE id = ? AND routed_at IS NULL", (iso(now), r["id"])
+            ).rowcount
+            if claimed != 1:
+                continue
             for name in names:
                 known = name in policy.notify.channels
                 conn.execute(
-                    "INSERT OR IGNORE INTO incident_deliveries (outbox_id, channel, key, status, next_at, last_error)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO incident_deliveries (outbox_id, channel, key, status, next_at, last_error)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (
                         r["id"],
                         name,
@@ -109,7 +125,6 @@ def _route(conn: sqlite3.Connection, policy: Policy, now: datetime) -> None:
                         None if known else "channel not in the policy",
                     ),
                 )
-            conn.execute("UPDATE incident_outbox SET routed_at = ? WHERE id = ?", (iso(now), r["id"]))
 
 
 def _email(ch: EmailChannel, key: str, body: dict[str, Any]) -> EmailMessage:
@@ -122,7 +137,7 @@ def _email(ch: EmailChannel, key: str, body: dict[str, Any]) -> EmailMessage:
     return msg
 
 
-async def deliver_pending(conn: sqlite3.Connection, policy: Policy, now: datetime) -> DeliveryReport:
+async def deliver_pending(conn: Any, policy: Policy, now: datetime) -> DeliveryReport:
     """Route new outbox rows, then send every due delivery once. Never raises for a receiver's fault."""
     _route(conn, policy, now)
     report = DeliveryReport()
@@ -137,6 +152,9 @@ async def deliver_pending(conn: sqlite3.Connection, policy: Policy, now: datetim
             due = parse_iso(d["next_at"])
             if lane in blocked or (due is not None and due > now):
                 blocked.add(lane)  # keep order per incident and channel
+                continue
+            if not _claim(conn, d["key"], d["next_at"], now):
+                blocked.add(lane)  # another collector is sending it (or did): later ones in the lane wait
                 continue
             ch = policy.notify.channels.get(d["channel"])
             body = {**json.loads(d["payload"]), "idempotency_key": d["key"]}
@@ -174,7 +192,17 @@ async def deliver_pending(conn: sqlite3.Connection, policy: Policy, now: datetim
     return report
 
 
-def deliveries(conn: sqlite3.Connection, *, status: str | None = None) -> list[dict[str, Any]]:
+def _claim(conn: Any, key: str, seen_next_at: str, now: datetime) -> bool:
+    """Take a due delivery for this process: True when the row still held what we read (nobody claimed it)."""
+    with write(conn):
+        cur = conn.execute(
+            "UPDATE incident_deliveries SET next_at = ? WHERE key = ? AND status = 'pending' AND next_at = ?",
+            (iso(now + CLAIM_LEASE), key, seen_next_at),
+        )
+        return bool(cur.rowcount == 1)
+
+
+def deliveries(conn: Any, *, status: str | None = None) -> list[dict[str, Any]]:
     sql = (
         "SELECT d.key, d.channel, d.status, d.attempts, d.next_at, d.delivered_at, d.last_error, o.incident, o.event"
         " FROM incident_deliveries d JOIN incident_outbox o ON o.id = d.outbox_id"

@@ -30,7 +30,7 @@ def smtp(port: int) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def svc(tmp_path: Path, port: int) -> Iterator[IncidentService]:
+def svc(incident_db: str | Path, port: int) -> Iterator[IncidentService]:
     mail = {"type": "email", "host": "127.0.0.1", "port": port, "sender": "fw@example.test", "timeout": "2s"}
     policy = make_policy(
         escalation=[{"name": "p1-lead", "severities": ["P1"], "after": "5m", "notify": ["lead"]}],
@@ -42,7 +42,7 @@ def svc(tmp_path: Path, port: int) -> Iterator[IncidentService]:
             "routes": [{"events": ["open"], "severities": ["P1"], "channels": ["oncall"]}],
         },
     )
-    s = IncidentService(tmp_path / "fleetwatch.db", policy)
+    s = IncidentService(incident_db, policy)
     yield s
     s.close()
 

@@ -34,7 +34,7 @@ def receiver(port: int) -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-def svc(tmp_path: Path, port: int) -> Iterator[IncidentService]:
+def svc(incident_db: str | Path, port: int) -> Iterator[IncidentService]:
     policy = make_policy(
         escalation=[],
         notify={
@@ -43,7 +43,7 @@ def svc(tmp_path: Path, port: int) -> Iterator[IncidentService]:
             "retry": {"first": "10s", "cap": "5m"},
         },
     )
-    s = IncidentService(tmp_path / "fleetwatch.db", policy)
+    s = IncidentService(incident_db, policy)
     yield s
     s.close()
 
@@ -124,10 +124,10 @@ def test_client_error_is_rejected_and_visible(svc: IncidentService, receiver: We
 
 
 def test_cli_action_in_another_connection_is_delivered_by_the_service(
-    svc: IncidentService, receiver: WebhookReceiver, tmp_path: Path
+    svc: IncidentService, receiver: WebhookReceiver, incident_db: str | Path
 ) -> None:
     svc.handle([event("firing", T0)], {"printer-1": device()}, T0)
-    other = store.connect(tmp_path / "fleetwatch.db")  # what `fleetwatch incidents ack` does
+    other = store.connect(incident_db)  # what `fleetwatch incidents ack` does
     acknowledge(other, 1, "ana", T0 + timedelta(minutes=1))
     other.close()
     deliver(svc, T0 + timedelta(minutes=2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from datetime import timedelta
@@ -13,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from collector.cli import main
-from collector.incidents import audit, store
+from collector.incidents import audit, db, store
 from collector.incidents.manager import IncidentService, acknowledge, add_note
 from collector.incidents.testing import device, event, make_policy, paris
 
@@ -21,9 +20,14 @@ T0 = paris(2026, 1, 12, 10, 0)
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> Path:
-    """Two incidents, seven audit entries: 1 open, 2 open, 3 ack #1, 4 note #1, 5 note #2, 6 resolve #2, 7 note #1."""
-    svc = IncidentService(tmp_path / "fleetwatch.db", make_policy())
+def state(tmp_path: Path, incident_db: str | Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two incidents, seven audit entries: 1 open, 2 open, 3 ack #1, 4 note #1, 5 note #2, 6 resolve #2, 7 note #1.
+
+    On PostgreSQL the commands find the database through ``FLEETWATCH_INCIDENT_DB``, as a user's shell would.
+    """
+    if db.is_url(incident_db):
+        monkeypatch.setenv(db.ENV, str(incident_db))
+    svc = IncidentService(incident_db, make_policy())
     devs = {"printer-1": device(), "printer-2": device("printer-2")}
     svc.handle([event("firing", T0), event("firing", T0, device_id="printer-2")], devs, T0)
     acknowledge(svc.conn, 1, "ana", T0 + timedelta(minutes=1))
@@ -40,11 +44,15 @@ def _verify(state: Path) -> tuple[int, str]:
     return r.exit_code, r.output
 
 
+def _raw(state: Path):  # type: ignore[no-untyped-def]
+    """A plain connection to the incident tables, as a forger with database access would use (autocommit)."""
+    return db.connect_raw(db.target_for(state / "fleetwatch.db"))
+
+
 def _sql(state: Path, *statements: str) -> None:
-    conn = sqlite3.connect(state / "fleetwatch.db")
+    conn = _raw(state)
     for s in statements:
         conn.execute(s)
-    conn.commit()
     conn.close()
 
 
@@ -101,13 +109,11 @@ def test_tampering_is_caught(state: Path, statements: list[str], expected: list[
 
 def test_entry_rehashed_after_edit_is_still_caught(state: Path) -> None:
     """A forger who recomputes the edited entry's hash breaks the link to the next entry."""
-    conn = sqlite3.connect(state / "fleetwatch.db")
-    conn.row_factory = sqlite3.Row
+    conn = _raw(state)
     r = dict(conn.execute("SELECT * FROM incident_audit WHERE seq = 4").fetchone())
     r["data"] = '{"text":"never went"}'
     new = audit.entry_hash({**r, "data": json.loads(r["data"]), "snapshot": json.loads(r["snapshot"])})
     conn.execute("UPDATE incident_audit SET data = ?, hash = ? WHERE seq = 4", (r["data"], new))
-    conn.commit()
     conn.close()
     code, out = _verify(state)
     assert code == 1
@@ -115,13 +121,11 @@ def test_entry_rehashed_after_edit_is_still_caught(state: Path) -> None:
 
 
 def test_deleted_and_inserted_rows_are_caught(state: Path) -> None:
-    conn = sqlite3.connect(state / "fleetwatch.db")
-    conn.row_factory = sqlite3.Row
+    conn = _raw(state)
     row = dict(conn.execute("SELECT * FROM incidents WHERE number = 2").fetchone())
     conn.execute("DELETE FROM incidents WHERE number = 2")
     row["number"] = 3
     conn.execute(f"INSERT INTO incidents ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
-    conn.commit()
     conn.close()
     code, out = _verify(state)
     assert code == 1
@@ -130,7 +134,7 @@ def test_deleted_and_inserted_rows_are_caught(state: Path) -> None:
 
 
 def test_timeline_comes_from_the_log(state: Path) -> None:
-    conn = store.connect(state / "fleetwatch.db")
+    conn = store.connect(db.target_for(state / "fleetwatch.db"))
     assert [(e.action, e.actor) for e in audit.timeline(conn, 1)] == [
         ("open", "fleetwatch"),
         ("acknowledge", "ana"),

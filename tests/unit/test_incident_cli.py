@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from collector.cli import main
-from collector.incidents import audit, store
+from collector.incidents import audit, db, store
 from collector.incidents.manager import IncidentService
 from collector.incidents.testing import device, event, make_policy, paris
 
@@ -19,8 +19,11 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> Path:
-    svc = IncidentService(tmp_path / "fleetwatch.db", make_policy())
+def state(tmp_path: Path, incident_db: str | Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """On PostgreSQL the commands find the database through ``FLEETWATCH_INCIDENT_DB``, as a user's shell would."""
+    if db.is_url(incident_db):
+        monkeypatch.setenv(db.ENV, str(incident_db))
+    svc = IncidentService(incident_db, make_policy())
     devs = {"printer-1": device(tier="vip"), "printer-2": device("printer-2")}
     svc.handle(
         [event("firing", T0, severity="P1", rule="unreachable"), event("firing", T0, device_id="printer-2")], devs, T0
@@ -76,7 +79,7 @@ def test_full_lifecycle_from_the_shell(state: Path) -> None:
         r = run(state, "incidents", *args)
         assert r.exit_code == 0, r.output
         assert expected in r.output
-    conn = store.connect(state / "fleetwatch.db")
+    conn = store.connect(db.target_for(state / "fleetwatch.db"))
     inc = store.get(conn, 1)
     assert (inc.assignee, inc.cause, inc.action, inc.notes[0].text) == ("bob", "cable", "plugged in", "cable unplugged")
     actions = [e.action for e in audit.timeline(conn, 1)]

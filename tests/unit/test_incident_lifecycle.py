@@ -25,8 +25,8 @@ DEVS = {"printer-1": device(tier="premium", site="hq"), "printer-2": device("pri
 
 
 @pytest.fixture
-def svc(tmp_path):
-    s = IncidentService(tmp_path / "fleetwatch.db", make_policy())
+def svc(incident_db):
+    s = IncidentService(incident_db, make_policy())
     yield s
     s.close()
 
@@ -197,3 +197,53 @@ def test_bad_event_is_kept_visible_not_raised(svc: IncidentService) -> None:
     assert [i.device for i in opened] == ["printer-2"]
     (held,) = held_alerts(svc.conn)
     assert held["held_reason"].startswith("error: KeyError")
+
+
+def test_same_event_from_two_collectors_is_one_occurrence(svc: IncidentService) -> None:
+    """Collectors sharing the database may both see the same alert: the second copy changes nothing."""
+    ev = event("firing", T0)
+    svc.handle([ev], DEVS, T0)
+    assert svc.handle([ev], DEVS, T0 + timedelta(seconds=5)) == []
+    (inc,) = store.query(svc.conn)
+    assert inc.occurrences == 1
+    assert _actions(svc, 1) == ["open"]
+
+
+def test_stale_event_after_a_newer_one_changes_nothing(svc: IncidentService) -> None:
+    """A collector lagging behind replays firing(T0) after another applied resolved(T0+10m): no spurious reopen."""
+    svc.handle([event("firing", T0)], DEVS, T0)
+    svc.handle([event("resolved", T0 + timedelta(minutes=10))], DEVS, T0 + timedelta(minutes=10))
+    assert svc.handle([event("firing", T0)], DEVS, T0 + timedelta(minutes=11)) == []
+    (inc,) = store.query(svc.conn)
+    assert inc.state == State.resolved
+    assert _actions(svc, 1) == ["open", "resolve"]
+
+
+def test_manual_reopen_refused_while_a_newer_incident_is_active(svc: IncidentService) -> None:
+    """One active incident per fault: reopening #1 while #2 (same fault, after the window) is open would make two."""
+    svc.handle([event("firing", T0)], DEVS, T0)
+    svc.handle([event("resolved", T0 + timedelta(minutes=10))], DEVS, T0)
+    later = T0 + timedelta(hours=3)
+    (second,) = svc.handle([event("firing", later)], DEVS, later)
+    assert second.number == 2
+    with pytest.raises(TransitionError, match="incident #2 is already open for this fault"):
+        reopen(svc.conn, 1, "ana", later + timedelta(minutes=1))
+    resolve(svc.conn, 2, "ana", later + timedelta(minutes=2), cause="jam", action="cleared")
+    assert reopen(svc.conn, 1, "ana", later + timedelta(minutes=3)).state == State.open
+    # and the fault firing again joins the reopened #1, the one active incident for it
+    svc.handle([event("resolved", later + timedelta(minutes=4))], DEVS, later)
+    (again,) = svc.handle([event("firing", later + timedelta(minutes=5))], DEVS, later + timedelta(minutes=5))
+    assert again.number == 1
+    assert len([i for i in store.query(svc.conn) if i.active]) == 1
+
+
+def test_schema_refuses_a_second_active_incident_for_one_fault(svc: IncidentService) -> None:
+    """The invariant holds in the schema too (partial unique index), whoever writes the row."""
+    svc.handle([event("firing", T0)], DEVS, T0)
+    row = dict(svc.conn.execute("SELECT * FROM incidents WHERE number = 1").fetchone())
+    del row["number"]
+    sql = f"INSERT INTO incidents ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+    with pytest.raises(Exception, match=r"(?i)unique"):  # sqlite3.IntegrityError or psycopg.errors.UniqueViolation
+        svc.conn.execute(sql, tuple(row.values()))
+    row["state"] = "resolved"
+    svc.conn.execute(sql, tuple(row.values()))  # a resolved one beside it is fine

@@ -15,8 +15,8 @@ T0 = paris(2026, 1, 12, 10, 0)
 
 
 @pytest.fixture
-def svc(tmp_path):
-    s = IncidentService(tmp_path / "fleetwatch.db", make_policy())
+def svc(incident_db):
+    s = IncidentService(incident_db, make_policy())
     yield s
     s.close()
 
@@ -185,16 +185,16 @@ def test_second_hold_episode_starts_its_own_clock(svc: IncidentService) -> None:
     assert held["held_since"] == "2026-01-12T10:00:00Z"  # t2, not the first episode's start
 
 
-def test_restarted_collector_without_inventory_still_knows_parents(tmp_path) -> None:
+def test_restarted_collector_without_inventory_still_knows_parents(incident_db) -> None:
     policy = make_policy()
-    first = IncidentService(tmp_path / "fleetwatch.db", policy)
+    first = IncidentService(incident_db, policy)
     first.handle(
         [event("firing", T0, rule="toner_low", severity="P3")],
         {"printer-1": device("printer-1", parent="switch-1")},
         T0,
     )
     first.close()
-    svc = IncidentService(tmp_path / "fleetwatch.db", policy)  # fresh process, devices not passed
+    svc = IncidentService(incident_db, policy)  # fresh process, devices not passed
     down = {"suppresses_device": True, "rule": "unreachable", "severity": "P1"}
     t1 = T0 + timedelta(minutes=1)
     opened = svc.handle(

@@ -90,8 +90,8 @@ def test_met_flag(done: datetime | None, now: datetime, expected: bool | None) -
 
 
 @pytest.fixture
-def svc(tmp_path):
-    s = IncidentService(tmp_path / "fleetwatch.db", make_policy())
+def svc(incident_db):
+    s = IncidentService(incident_db, make_policy())
     yield s
     s.close()
 

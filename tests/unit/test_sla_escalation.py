@@ -15,8 +15,8 @@ T0 = paris(2026, 1, 12, 10, 0)  # a Monday, inside business hours
 
 
 @pytest.fixture
-def svc(tmp_path):
-    s = IncidentService(tmp_path / "fleetwatch.db", make_policy())
+def svc(incident_db):
+    s = IncidentService(incident_db, make_policy())
     yield s
     s.close()
 
