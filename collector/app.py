@@ -10,6 +10,7 @@ from collections.abc import Callable
 from agent.config import ConfigError
 from collector.config import CollectorConfig
 from collector.forecast.stage import ForecastStage
+from collector.incidents import db as incident_db
 from collector.incidents.manager import IncidentService
 from collector.incidents.policy import PolicyError, load_policy
 from collector.reports.schedule import ReportScheduler
@@ -35,7 +36,15 @@ class Collector:
             self.reports = ReportScheduler(config.db_path(), config.reports, policy)
         except ValueError as exc:
             raise ConfigError(f"collector config: {exc}") from None
-        self.incidents = IncidentService(config.db_path(), policy)
+        # Registered before any reader opens: the web side, reports and CLIs in this state directory follow it.
+        target = incident_db.use(config.db_path(), config.incident_db())
+        log.info("incident state in %s", incident_db.redact(target))
+        try:
+            self.incidents = IncidentService(target, policy)
+        except Exception as exc:  # psycopg.OperationalError: unreachable server, bad credentials, no database
+            if not incident_db.is_url(target):
+                raise
+            raise ConfigError(f"incidents.database {incident_db.redact(target)}: {exc}") from None
         self.rules = RulesStage(
             config.rule_dirs(),
             config.resolved_state_dir() / "rules_state.json",
@@ -84,6 +93,7 @@ class Collector:
             self.forecasts.close()
             self.incidents.close()
             self.reports.close()
+            incident_db.close_shared()
 
 
 def build(config: CollectorConfig) -> Collector:

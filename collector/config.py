@@ -8,6 +8,7 @@ is the documented sample and is loaded by a test.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from agent.config import ConfigError, load_yaml_model, parse_duration
 from collector import paths
 from collector.reports.schedule import ReportSchedule
+
+#: Same name as ``collector.incidents.db.ENV`` (not imported: config must not pull in the incident package).
+INCIDENT_DB_ENV = "FLEETWATCH_INCIDENT_DB"
 
 
 class _Strict(BaseModel):
@@ -55,10 +59,31 @@ class StorageConfig(_Strict):
     influxdb: InfluxConfig | None = None
 
 
+class IncidentsConfig(_Strict):
+    """Where incident state lives (incidents, alert state, maintenance windows, outbox, audit log)."""
+
+    database: str | None = Field(
+        None,
+        description="a postgresql:// URL shared by several collectors, or a SQLite file path;"
+        " default: the collector's own database in the state directory (or $FLEETWATCH_INCIDENT_DB)",
+    )
+
+    @field_validator("database")
+    @classmethod
+    def _target(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if "://" in v and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"incidents.database: only postgresql:// URLs or a file path, got {v.split('://')[0]}://")
+        return v
+
+
 class CollectorConfig(_Strict):
     listen: str = "tcp://127.0.0.1:8471"
     state_dir: Path | None = Field(None, description="default ./.fleetwatch (or $FLEETWATCH_STATE)")
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     curve: CurveServer = Field(default_factory=CurveServer)
     http: HttpConfig = Field(default_factory=HttpConfig)
     rules_dirs: list[Path] = Field(default_factory=list, description="user rule directories, after the shipped ones")
@@ -82,6 +107,13 @@ class CollectorConfig(_Strict):
 
     def db_path(self) -> Path:
         return self.resolved_state_dir() / paths.DB_FILENAME
+
+    def incident_db(self) -> str | Path:
+        """The incident database: ``incidents.database``, else ``$FLEETWATCH_INCIDENT_DB``, else ``db_path()``."""
+        target = self.incidents.database or os.environ.get(INCIDENT_DB_ENV, "").strip()
+        if not target:
+            return self.db_path()
+        return target if "://" in target else Path(target)
 
     def rule_dirs(self) -> list[Path]:
         dirs = [paths.shipped_rules_dir()] if self.shipped_rules else []

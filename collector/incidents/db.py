@@ -169,9 +169,12 @@ def use(state_db: str | os.PathLike[str], target: str | os.PathLike[str] | None)
     """
     pointer = Path(state_db).parent / POINTER_FILE
     if target is None or not is_url(target):
-        _registered.pop(_key(state_db), None)
         pointer.unlink(missing_ok=True)
-        return Path(target) if target is not None else Path(state_db)
+        if target is None or _key(target) == _key(state_db):
+            _registered.pop(_key(state_db), None)
+            return Path(state_db)
+        _registered[_key(state_db)] = str(Path(target))
+        return Path(target)
     url = str(target)
     _registered[_key(state_db)] = url
     pointer.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +187,7 @@ def target_for(state_db: str | os.PathLike[str]) -> str | Path:
     the state directory's pointer file, else the state database file itself."""
     registered = _registered.get(_key(state_db))
     if registered:
-        return registered
+        return registered if is_url(registered) else Path(registered)
     env = os.environ.get(ENV, "").strip()
     if env:
         return env if is_url(env) else Path(env)

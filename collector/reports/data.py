@@ -4,6 +4,8 @@ Takes any ``sqlite3`` connection (read-only is enough; the row factory does
 not matter) and never writes. A database the collector has not fully created
 yet (no incident tables, no samples) reads as empty rather than failing, so a
 report on a fresh install says "nothing happened" instead of crashing.
+Incidents are read from where the collector keeps them: the same file, or a
+PostgreSQL database several collectors share (``incident_db.incident_conn_for``).
 
 Scale note: per-device series are read whole for the window (``up`` and the
 page counter at poll resolution); a month of 1-minute polls is ~43k rows per
@@ -25,6 +27,7 @@ from agent.wire import DevicePoll
 from collector.forecast.model import Sample as SupplySample
 from collector.forecast.model import SupplyKind
 from collector.forecast.replacement import detect_lives
+from collector.incidents import db as incident_db
 from collector.incidents.model import iso, parse_iso, utc
 from collector.reports.kpi import REPEAT_WINDOW, Change, IncidentRecord
 from collector.storage.base import DeviceRow
@@ -36,6 +39,9 @@ _CHUNK = 500
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    if incident_db.dialect(conn) == "postgresql":
+        row = conn.execute("SELECT to_regclass(?)", (name,)).fetchone()
+        return row is not None and row[0] is not None
     row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
     return row is not None
 
@@ -66,6 +72,7 @@ def incidents(
 
     The 30 days (``REPEAT_WINDOW``) bring in the resolutions a repeat fault refers to.
     """
+    conn = incident_db.incident_conn_for(conn)
     if not has_table(conn, "incidents"):
         return []
     cur = conn.execute(
@@ -78,9 +85,14 @@ def incidents(
     rows = [tuple(r) for r in cur.fetchall()]
     history: dict[int, list[Change]] = defaultdict(list)
     if rows and has_table(conn, "incident_audit"):
+        state_expr = (
+            "(snapshot::jsonb ->> 'state')"
+            if incident_db.dialect(conn) == "postgresql"
+            else "json_extract(snapshot, '$.state')"
+        )
         for part in _chunks([r[0] for r in rows]):
             q = (
-                "SELECT incident, at, action, actor, json_extract(snapshot, '$.state') FROM incident_audit"
+                f"SELECT incident, at, action, actor, {state_expr} FROM incident_audit"
                 f" WHERE incident IN ({','.join('?' * len(part))}) ORDER BY seq"
             )
             for number, at, action, actor, state in conn.execute(q, tuple(part)):

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from collector.incidents import audit, maintenance, manager, store
+from collector.incidents import db as incident_db
 from collector.incidents.maintenance import Window
 from collector.incidents.model import ACTIVE_STATES, Incident, State, TransitionError
 from collector.storage.sqlite import read_devices, read_history, read_latest
@@ -171,7 +172,7 @@ def list_incidents(
     department: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 500,
 ) -> list[Incident]:
-    with data.reading(ctx.db_path) as conn:
+    with data.incident_reading(ctx.db_path) as conn:
         found = store.query(conn, severity=severity)
     out = []
     for inc in reversed(found):  # newest first
@@ -192,7 +193,7 @@ def list_incidents(
 
 @router.get("/incidents/{number}", response_model=IncidentDetail, tags=["incidents"])
 def get_incident(number: int, ctx: Ctx, _: Viewer) -> IncidentDetail:
-    with data.reading(ctx.db_path) as conn:
+    with data.incident_reading(ctx.db_path) as conn:
         inc = store.get(conn, number)
         if inc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident #{number}")
@@ -206,7 +207,7 @@ def get_incident(number: int, ctx: Ctx, _: Viewer) -> IncidentDetail:
 def _act(ctx: WebContext, fn: Callable[..., Incident], *args: Any, **kwargs: Any) -> Incident:
     """Run one lifecycle action of the incidents package and map its errors to HTTP statuses."""
     try:
-        with data.writing(ctx.db_path) as conn:
+        with data.incident_writing(ctx.db_path) as conn:
             inc = fn(conn, *args, **kwargs)
     except manager.NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
@@ -260,7 +261,7 @@ def _window_out(w: Window, now: datetime) -> WindowOut:
 @router.get("/maintenance", response_model=list[WindowOut], tags=["maintenance"])
 def list_windows(ctx: Ctx, _: Viewer) -> list[WindowOut]:
     now = datetime.fromtimestamp(ctx.clock(), UTC)
-    with data.reading(ctx.db_path) as conn:
+    with data.incident_reading(ctx.db_path) as conn:
         return [_window_out(w, now) for w in maintenance.load(conn)]
 
 
@@ -281,7 +282,7 @@ def add_window(body: WindowIn, ctx: Ctx, who: Admin) -> WindowOut:
         )
     except ValueError as exc:
         raise HTTPException(UNPROCESSABLE, str(exc)) from None
-    with data.writing(ctx.db_path) as conn:
+    with data.incident_writing(ctx.db_path) as conn:
         w = maintenance.add(conn, w)
     ctx.hub.poke()
     return _window_out(w, now)
@@ -289,7 +290,7 @@ def add_window(body: WindowIn, ctx: Ctx, who: Admin) -> WindowOut:
 
 @router.delete("/maintenance/{window_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["maintenance"])
 def remove_window(window_id: int, ctx: Ctx, _: Admin) -> None:
-    with data.writing(ctx.db_path) as conn:
+    with data.incident_writing(ctx.db_path) as conn:
         if not maintenance.remove(conn, window_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no maintenance window #{window_id}")
     ctx.hub.poke()
@@ -329,6 +330,9 @@ def get_config(ctx: Ctx, _: Admin) -> dict[str, Any]:
     influx = (cfg.get("storage") or {}).get("influxdb")
     if influx and influx.get("token"):
         influx["token"] = "***"
+    incidents = cfg.get("incidents") or {}
+    if incidents.get("database"):
+        incidents["database"] = incident_db.redact(incidents["database"])
     return cfg
 
 

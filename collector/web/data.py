@@ -3,6 +3,11 @@
 Everything here takes a connection (read-only for pages and the API, so a
 slow browser never holds the collector's write lock) and returns plain
 values; the incident rows themselves come from ``collector.incidents.store``.
+
+Incident state may live elsewhere (a PostgreSQL database shared by several
+collectors): the incident readers below take the collector's connection all
+the same and read through ``incident_db.incident_conn_for`` it; the API opens
+incident connections with ``incident_reading`` / ``incident_writing``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from collector.incidents import db as incident_db
 from collector.incidents import maintenance, store
 from collector.incidents.model import DeviceInfo, Incident
 from collector.storage.sqlite import SCHEMA as STORAGE_SCHEMA
@@ -72,19 +78,49 @@ def ensure_schema(path: Path) -> None:
         conn.close()
 
 
+@contextmanager
+def incident_reading(path: Path):  # type: ignore[no-untyped-def]
+    """A connection to read incident state for the collector database at ``path`` (SQLite read-only, or shared PG)."""
+    target = incident_db.target_for(path)
+    if incident_db.is_url(target):
+        yield incident_db.shared(target)  # long-lived, thread-safe for reads; not closed here
+        return
+    with reading(Path(target)) as conn:
+        yield conn
+
+
+@contextmanager
+def incident_writing(path: Path):  # type: ignore[no-untyped-def]
+    """A connection of its own for one incident action (its write transaction must not share a connection)."""
+    target = incident_db.target_for(path)
+    if not incident_db.is_url(target):
+        with writing(Path(target)) as conn:
+            yield conn
+        return
+    conn = incident_db.connect_raw(target)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
 # -- incidents ---------------------------------------------------------------------------------------------------
 
 
 def active_incidents(conn: sqlite3.Connection) -> list[Incident]:
-    return store.active(conn)
+    return store.active(incident_db.incident_conn_for(conn))
 
 
 def wall_incidents(conn: sqlite3.Connection) -> list[IncidentIn]:
     """Only the columns the wall uses: skips parsing notes, readings and escalations of every open incident."""
-    rows = conn.execute(
-        "SELECT number, device, severity, state, summary, opened_at, response_due, resolve_due, acknowledged_at,"
-        " response_met, resolve_met, assignee FROM incidents WHERE state IN ('open', 'acknowledged', 'in_progress')"
-    ).fetchall()
+    rows = (
+        incident_db.incident_conn_for(conn)
+        .execute(
+            "SELECT number, device, severity, state, summary, opened_at, response_due, resolve_due, acknowledged_at,"
+            " response_met, resolve_met, assignee FROM incidents WHERE state IN ('open', 'acknowledged', 'in_progress')"
+        )
+        .fetchall()
+    )
 
     def ts(s: str | None) -> float:
         return datetime.fromisoformat(str(s).replace("Z", "+00:00")).timestamp() if s else 0.0
@@ -109,19 +145,27 @@ def wall_incidents(conn: sqlite3.Connection) -> list[IncidentIn]:
 
 
 def open_by_severity(conn: sqlite3.Connection) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT severity, COUNT(*) FROM incidents WHERE state IN ('open', 'acknowledged', 'in_progress')"
-        " GROUP BY severity"
-    ).fetchall()
+    rows = (
+        incident_db.incident_conn_for(conn)
+        .execute(
+            "SELECT severity, COUNT(*) FROM incidents WHERE state IN ('open', 'acknowledged', 'in_progress')"
+            " GROUP BY severity"
+        )
+        .fetchall()
+    )
     return {r[0]: int(r[1]) for r in rows}
 
 
 def worst_open(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
     """device -> (worst open severity, number of open incidents)."""
-    rows = conn.execute(
-        "SELECT device, MIN(severity), COUNT(*) FROM incidents"
-        " WHERE state IN ('open', 'acknowledged', 'in_progress') GROUP BY device"
-    ).fetchall()
+    rows = (
+        incident_db.incident_conn_for(conn)
+        .execute(
+            "SELECT device, MIN(severity), COUNT(*) FROM incidents"
+            " WHERE state IN ('open', 'acknowledged', 'in_progress') GROUP BY device"
+        )
+        .fetchall()
+    )
     return {r[0]: (r[1], int(r[2])) for r in rows}
 
 
@@ -156,7 +200,7 @@ def wall_devices(conn: sqlite3.Connection) -> list[DeviceIn]:
 def in_maintenance(conn: sqlite3.Connection, devices: list[tuple[str, Mapping[str, str]]], now: float) -> set[str]:
     """Devices covered by a maintenance window active at ``now``."""
     when = datetime.fromtimestamp(now, UTC)
-    windows = [w for w in maintenance.load(conn) if w.active_at(when)]
+    windows = [w for w in maintenance.load(incident_db.incident_conn_for(conn)) if w.active_at(when)]
     if not windows:
         return set()
     covered = set()
