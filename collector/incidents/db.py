@@ -112,7 +112,12 @@ def translate(sql: str) -> str:
 
 
 class PgConnection:
-    """psycopg in autocommit mode with the parts of the sqlite3 API the incident code calls."""
+    """psycopg in autocommit mode with the parts of the sqlite3 API the incident code calls.
+
+    A connection lost between transactions (server restart, failover, idle timeout) is reopened by the next
+    statement, so a long-running collector carries on; one lost inside a transaction fails that transaction
+    (its statements never run outside it) and ROLLBACK on it is a no-op.
+    """
 
     dialect = "postgresql"
 
@@ -120,17 +125,58 @@ class PgConnection:
         import psycopg
 
         self.url = url
+        self._closed_by_us = False
+        self._in_tx = False
         self.raw = psycopg.connect(url, autocommit=True, row_factory=_row_factory)
 
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> Any:
+    def _reconnect(self) -> None:
+        import psycopg
+
+        log.warning("incident database connection lost; reconnecting to %s", redact(self.url))
+        self.raw = psycopg.connect(self.url, autocommit=True, row_factory=_row_factory)
+
+    def _live(self) -> Any:
+        if self.raw.closed and not self._closed_by_us:
+            if self._in_tx:
+                import psycopg
+
+                raise psycopg.OperationalError("connection to the incident database lost inside a transaction")
+            self._reconnect()
+        return self.raw
+
+    def _run(self, sql: str, parameters: Sequence[Any] | None) -> Any:
+        raw = self._live()
         if parameters is None:
-            return self.raw.execute(sql)
-        return self.raw.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type]
+            return raw.execute(sql)  # type: ignore[arg-type]
+        return raw.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type]
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None, /) -> Any:
+        import psycopg
+
+        word = sql.lstrip()[:8].upper()
+        if word.startswith(("ROLLBACK", "COMMIT")):
+            self._in_tx = False  # whatever happens next, this transaction is over
+            if word.startswith("ROLLBACK") and self.raw.closed:
+                return None  # the server dropped the transaction with the connection
+            return self._run(sql, parameters)
+        in_tx = self._in_tx
+        try:
+            cur = self._run(sql, parameters)
+        except psycopg.OperationalError:
+            # Lost between transactions (this is a BEGIN or a read): reconnect and run it once more.
+            if in_tx or not self.raw.closed or self._closed_by_us:
+                raise
+            self._reconnect()
+            cur = self._run(sql, parameters)
+        if word.startswith("BEGIN"):
+            self._in_tx = True
+        return cur
 
     def executescript(self, sql: str) -> None:
-        self.raw.execute(sql)  # type: ignore[arg-type]  # no parameters: several statements are allowed
+        self._live().execute(sql)  # no parameters: several statements are allowed
 
     def close(self) -> None:
+        self._closed_by_us = True
         self.raw.close()
 
     @property

@@ -174,3 +174,23 @@ def test_collector_opens_incidents_in_postgresql_and_leaves_the_pointer(
         app.incidents.close()
         app.forecasts.close()
         app.reports.close()
+
+
+def test_service_carries_on_after_the_server_drops_its_connection(pg_url: str) -> None:
+    """A PostgreSQL restart or failover between two batches must not stop incident handling until a restart."""
+    from collector.incidents.manager import IncidentService
+    from collector.incidents.testing import device, event, make_policy, paris
+
+    t0 = paris(2026, 1, 12, 10, 0)
+    svc = IncidentService(pg_url, make_policy())
+    try:
+        svc.handle([event("firing", t0)], {"printer-1": device()}, t0)
+        pid = svc.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        admin = incident_db.connect_raw(pg_url)
+        assert admin.execute("SELECT pg_terminate_backend(?)", (pid,)).fetchone()[0] is True
+        admin.close()
+        (inc,) = svc.handle([event("firing", t0, device_id="printer-2")], {"printer-2": device("printer-2")}, t0)
+        assert inc.number == 2
+        assert svc.conn.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+    finally:
+        svc.close()
