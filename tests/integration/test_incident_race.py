@@ -45,8 +45,8 @@ def _policy(hook_url: str) -> Any:
     )
 
 
-def _collector(target: str, hook_url: str, rounds: int, barrier: Any) -> None:
-    """One collector: the same phases as its twin, each started together at the barrier."""
+def _collector(target: str, hook_url: str, rounds: int, barrier: Any, lockstep: bool) -> None:
+    """One collector: the same phases as its twin, each started together at the barrier when ``lockstep``."""
     svc = IncidentService(target, _policy(hook_url))
     try:
         for r in range(rounds):
@@ -78,7 +78,8 @@ def _collector(target: str, hook_url: str, rounds: int, barrier: Any) -> None:
                 ),
             ]
             for now, act in phases:
-                barrier.wait(PHASE_TIMEOUT)
+                if lockstep or r == 0:
+                    barrier.wait(PHASE_TIMEOUT)
                 act()
                 asyncio.run(svc.deliver_pending(now))
         # Both finished: send whatever is left (a delivery the twin had claimed is already sent by it).
@@ -88,10 +89,10 @@ def _collector(target: str, hook_url: str, rounds: int, barrier: Any) -> None:
         svc.close()
 
 
-def _race(target: str, hook_url: str, rounds: int) -> None:
+def _race(target: str, hook_url: str, rounds: int, lockstep: bool) -> None:
     ctx = multiprocessing.get_context("spawn")  # fresh interpreters: no connection or thread inherited by fork
     barrier = ctx.Barrier(2)
-    procs = [ctx.Process(target=_collector, args=(target, hook_url, rounds, barrier)) for _ in range(2)]
+    procs = [ctx.Process(target=_collector, args=(target, hook_url, rounds, barrier, lockstep)) for _ in range(2)]
     for p in procs:
         p.start()
     for p in procs:
@@ -110,11 +111,18 @@ def receiver() -> Any:
     r.stop()
 
 
+@pytest.mark.parametrize(
+    "lockstep",
+    [
+        pytest.param(True, id="lockstep"),  # both act on each phase at once: the tightest collisions
+        pytest.param(False, id="drifting"),  # one may run rounds ahead: the other replays stale events
+    ],
+)
 def test_two_collectors_racing_open_once_escalate_once_notify_once(
-    incident_db: str | Path, receiver: WebhookReceiver, capsys: pytest.CaptureFixture[str]
+    incident_db: str | Path, lockstep: bool, receiver: WebhookReceiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store.connect(incident_db).close()  # schema first, as the first collector start does
-    _race(str(incident_db), receiver.url, ROUNDS)
+    _race(str(incident_db), receiver.url, ROUNDS, lockstep)
 
     conn = store.connect(incident_db)
     incidents = store.query(conn)
@@ -140,7 +148,8 @@ def test_two_collectors_racing_open_once_escalate_once_notify_once(
     with capsys.disabled():
         backend = "postgresql" if str(incident_db).startswith("postgresql") else "sqlite"
         print(
-            f"\n[race {backend}] {ROUNDS} rounds x 2 processes: {len(incidents)} incidents opened"
+            f"\n[race {backend} {'lockstep' if lockstep else 'drifting'}]"
+            f" {ROUNDS} rounds x 2 processes: {len(incidents)} incidents opened"
             f" ({2 * ROUNDS} episodes), {report.entries} audit entries ok,"
             f" {len(receiver.requests)} webhooks received for {len(outbox)} outbox events"
         )
