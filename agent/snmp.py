@@ -7,33 +7,54 @@ stream is far cheaper than a subtree walk per column.
 
 Values handed to parsers: ``int`` for every integer type, ``bytes`` for
 OCTET STRING, ``str`` for OBJECT IDENTIFIER (dotted) and IpAddress (dotted
-quad), ``None`` for noSuchObject / noSuchInstance.
+quad), ``None`` for NULL / noSuchObject / noSuchInstance.
+
+Two backends below ``SnmpSession._request``, one result shape (``Response``:
+plain OID tuples, the values above, ``END_OF_MIB``, error-status as an int):
+SNMPv1/v2c go through our own BER codec (``agent.snmp_ber``) on one UDP
+socket per engine (``agent.snmp_udp``), ~10x less CPU per printer poll than
+pysnmp's message processing and pyasn1 (bench/RESULTS.md "Poll"); SNMPv3
+goes through pysnmp (USM, crypto).
+Everything above ``_request`` (chunking, tooBig, v1 noSuchName, loop checks)
+is shared.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pyasn1.type import univ
 from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
-    SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
 )
+from pysnmp.hlapi.v3arch.asyncio import SnmpEngine as PysnmpEngine
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD as _LCD
 from pysnmp.proto import errind, rfc1902, rfc1905
 
-Value = int | bytes | str | None
-Oid = tuple[int, ...]
-#: What ``SnmpSession._request`` hands back: (errorIndication, errorStatus, errorIndex, [(ObjectName, value)]).
-Response = tuple[object, object, object, list[tuple[univ.ObjectIdentifier, object]]]
+from agent.snmp_ber import END_OF_MIB, VERSION_1, VERSION_2C, BerError, Oid, Value, WireValue, error_status_name
+from agent.snmp_udp import CommunityClient, NoResponse
+
+
+class Response(NamedTuple):
+    """What ``SnmpSession._request`` hands back, whichever backend answered.
+
+    Transport failures (timeouts, SNMPv3 auth) are raised as ``SnmpError``s, never returned.
+    """
+
+    error_status: int
+    error_index: int
+    varbinds: list[tuple[Oid, WireValue]]
+
 
 _NULL = rfc1902.Null("")
 # pysnmp's command generators, stateless: one of each serves every request of the process.
@@ -133,7 +154,8 @@ def oid_text(oid: Oid) -> str:
 
 def to_python(value: object) -> Value:
     """pysnmp value -> plain Python (see module docstring)."""
-    if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView):
+    # pyasn1's Null is an OctetString subclass: test it first, or NULL values would come out as b"".
+    if isinstance(value, rfc1905.NoSuchObject | rfc1905.NoSuchInstance | rfc1905.EndOfMibView | univ.Null):
         return None
     if isinstance(value, rfc1902.IpAddress):
         return ".".join(str(b) for b in value.asOctets())
@@ -144,9 +166,55 @@ def to_python(value: object) -> Value:
         return raw[:MAX_VALUE_BYTES]
     if isinstance(value, univ.Integer):
         return int(value)
-    if isinstance(value, univ.Null):
-        return None
     return str(value)
+
+
+class SnmpEngine:
+    """The agent process's SNMP machinery, shared by all sessions: what ``new_engine`` returns.
+
+    Owns the one UDP socket of the v1/v2c path (opened on first use, in the event loop that uses it) and,
+    only once an SNMPv3 session needs it, a pysnmp engine. ``close_dispatcher`` (pysnmp's name, which
+    callers already use) closes both.
+    """
+
+    def __init__(self, pysnmp_engine: PysnmpEngine | None = None) -> None:
+        self._pysnmp = pysnmp_engine
+        self._client: CommunityClient | None = None
+        self._opening: asyncio.Task[CommunityClient] | None = None
+
+    @property
+    def pysnmp(self) -> PysnmpEngine:
+        if self._pysnmp is None:
+            self._pysnmp = PysnmpEngine()
+        return self._pysnmp
+
+    async def community_client(self) -> CommunityClient:
+        client = self._client
+        loop = asyncio.get_running_loop()
+        if client is not None and client.loop is loop and not client.closed:
+            return client
+        opening = self._opening
+        if opening is None or opening.get_loop() is not loop or opening.done():
+            # Many sessions start at once: they all wait for the same socket instead of opening one each.
+            opening = self._opening = loop.create_task(CommunityClient.open(MAX_VALUE_BYTES))
+        self._client = await asyncio.shield(opening)
+        return self._client
+
+    def close_dispatcher(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._opening = None
+        if self._pysnmp is not None:
+            self._pysnmp.close_dispatcher()
+
+
+def _community_bytes(community: str) -> bytes:
+    # pysnmp sends the community as ISO-8859-1 (pyasn1's OctetString default); keep its bytes on the wire.
+    try:
+        return community.encode("latin-1")
+    except UnicodeEncodeError:
+        return community.encode()
 
 
 class SnmpSession:
@@ -162,7 +230,11 @@ class SnmpSession:
         timeout: float = 2.0,
         retries: int = 1,
         max_varbinds: int = 60,
+        use_pysnmp: bool = False,
     ) -> None:
+        """``use_pysnmp`` sends v1/v2c through pysnmp too (differential tests, bench); SNMPv3 always does."""
+        if not isinstance(engine, SnmpEngine):
+            raise TypeError(f"SnmpSession needs agent.snmp.new_engine()'s engine, got {type(engine).__name__}")
         self.engine = engine
         self.address = address
         self.port = port
@@ -170,10 +242,15 @@ class SnmpSession:
         self.timeout = timeout
         self.retries = retries
         self.max_varbinds = max_varbinds
+        self.lean = self.credentials.version != "3" and not use_pysnmp
         self._target: UdpTransportTarget | None = None
         self._addr_name: str | None = None
-        self._auth = self.credentials.auth_data()
-        self._context = ContextData(contextName=self.credentials.context)
+        self._resolved: tuple[str, int] | None = None
+        self._version = VERSION_1 if self.credentials.version == "1" else VERSION_2C
+        self._community = _community_bytes(self.credentials.community)
+        if not self.lean:
+            self._auth = self.credentials.auth_data()
+            self._context = ContextData(contextName=self.credentials.context)
         self.requests = 0
         self.varbinds = 0
 
@@ -191,7 +268,53 @@ class SnmpSession:
                 raise SnmpError(f"{self.name}: cannot resolve address: {exc}") from exc
         return self._target
 
+    async def _resolve(self) -> tuple[str, int]:
+        """IPv4 (address, port) answers must come from; resolved once per session, as pysnmp's target was."""
+        if self._resolved is None:
+            try:
+                host = str(ipaddress.IPv4Address(self.address))
+            except ValueError:
+                try:
+                    infos = await asyncio.get_running_loop().getaddrinfo(
+                        self.address, self.port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+                    )
+                    host = str(infos[0][4][0])
+                except (OSError, UnicodeError, IndexError) as exc:
+                    raise SnmpError(f"{self.name}: cannot resolve address: {exc}") from exc
+            self._resolved = (host, self.port)
+        return self._resolved
+
     async def _request(self, kind: Literal["get", "next", "bulk"], oids: list[Oid], repetitions: int = 0) -> Response:
+        """Send one PDU and return its answer, backend-neutral; transport failures raise ``SnmpError``s."""
+        self.requests += 1
+        if not self.lean:
+            return await self._request_pysnmp(kind, oids, repetitions)
+        addr = self._resolved or await self._resolve()
+        try:
+            client = await self.engine.community_client()
+            rsp = await client.request(
+                addr,
+                self._version,
+                self._community,
+                kind,
+                oids,
+                max_repetitions=repetitions,
+                timeout=self.timeout,
+                retries=self.retries,
+            )
+        except NoResponse:
+            raise SnmpTimeout(
+                f"{self.name}: no response after {self.retries + 1} attempt(s) of {self.timeout:g}s"
+            ) from None
+        except BerError as exc:
+            raise SnmpProtocolError(f"{self.name}: malformed response: {exc}") from None
+        except (ConnectionError, OSError) as exc:
+            raise SnmpError(f"{self.name}: {exc}") from exc
+        return Response(rsp.error_status, rsp.error_index, rsp.varbinds)
+
+    async def _request_pysnmp(
+        self, kind: Literal["get", "next", "bulk"], oids: list[Oid], repetitions: int
+    ) -> Response:
         """Send one PDU through pysnmp's engine below its high-level API.
 
         Why not ``get_cmd``/``bulk_cmd``: they resolve every requested OID against the MIB view even with
@@ -199,15 +322,16 @@ class SnmpSession:
         target configuration on every call. The engine, its message processing, retries and timeouts are
         the same; responses are the raw ``(ObjectName, value)`` pairs ``lookupMib=False`` gave.
         """
+        engine = self.engine.pysnmp
         target = await self._transport()
         addr_name = self._addr_name
         if addr_name is None:
-            addr_name, _ = _LCD.configure(self.engine, self._auth, target, self._context.contextName)
+            addr_name, _ = _LCD.configure(engine, self._auth, target, self._context.contextName)
             # SNMPv3: LCD re-registers the user when another session changed its keys; stay on the per-call path.
             if isinstance(self._auth, CommunityData):
                 self._addr_name = addr_name
-        self.requests += 1
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[object, object, object, list[tuple[object, object]]]]
+        future = asyncio.get_running_loop().create_future()
 
         def done(_engine, _handle, err_ind, err_status, err_index, vbs, _ctx) -> None:  # type: ignore[no-untyped-def]
             if not future.done():
@@ -216,12 +340,22 @@ class SnmpSession:
         varbinds = [(rfc1902.ObjectName(o), _NULL) for o in oids]
         engine_id, context = self._context.contextEngineId, self._context.contextName
         if kind == "bulk":
-            _BULK.send_varbinds(self.engine, addr_name, engine_id, context, 0, repetitions, varbinds, done)
+            _BULK.send_varbinds(engine, addr_name, engine_id, context, 0, repetitions, varbinds, done)
         elif kind == "next":
-            _NEXT.send_varbinds(self.engine, addr_name, engine_id, context, varbinds, done)
+            _NEXT.send_varbinds(engine, addr_name, engine_id, context, varbinds, done)
         else:
-            _GET.send_varbinds(self.engine, addr_name, engine_id, context, varbinds, done)
-        return await future
+            _GET.send_varbinds(engine, addr_name, engine_id, context, varbinds, done)
+        err_ind, err_status, err_index, vbs = await future
+        if err_ind:
+            self._raise_for(err_ind)
+        return Response(
+            int(err_status or 0),  # type: ignore[call-overload]
+            int(err_index or 0),  # type: ignore[call-overload]
+            [
+                (tuple(oid), END_OF_MIB if isinstance(value, rfc1905.EndOfMibView) else to_python(value))  # type: ignore[call-overload]
+                for oid, value in vbs or ()
+            ],
+        )
 
     def _raise_for(self, error_indication: object) -> None:
         text = str(error_indication)
@@ -246,14 +380,12 @@ class SnmpSession:
         return out
 
     async def _get_chunk(self, chunk: list[str]) -> dict[str, Value]:
-        err_ind, err_status, err_index, vbs = await self._request("get", [parse_oid(o) for o in chunk])
-        if err_ind:
-            self._raise_for(err_ind)
+        err_status, err_index, vbs = await self._request("get", [parse_oid(o) for o in chunk])
         if err_status:
-            status = str(err_status.prettyPrint() if hasattr(err_status, "prettyPrint") else err_status)
+            status = error_status_name(err_status)
             # SNMPv1 answers a GET with one missing OID by failing the whole PDU.
-            if status == "noSuchName" and int(err_index) > 0 and len(chunk) > 0:
-                bad = int(err_index) - 1
+            if status == "noSuchName" and err_index > 0 and len(chunk) > 0:
+                bad = err_index - 1
                 rest = chunk[:bad] + chunk[bad + 1 :]
                 result = await self._get_chunk(rest) if rest else {}
                 result[chunk[bad]] = None
@@ -265,17 +397,15 @@ class SnmpSession:
         self.varbinds += len(vbs)
         result: dict[str, Value] = {}
         for req, (_, value) in zip(chunk, vbs, strict=False):
-            result[req] = to_python(value)
+            result[req] = None if value is END_OF_MIB else value  # type: ignore[assignment]
         return result
 
     async def get_next(self, oids: Iterable[str]) -> dict[str, tuple[str, Value] | None]:
         """One GETNEXT per requested OID in a single PDU: cheap presence tests."""
         req = [o.strip(".") for o in oids]
-        err_ind, err_status, _err_index, vbs = await self._request("next", [parse_oid(o) for o in req])
-        if err_ind:
-            self._raise_for(err_ind)
+        err_status, _err_index, vbs = await self._request("next", [parse_oid(o) for o in req])
         if err_status:
-            status = str(err_status.prettyPrint() if hasattr(err_status, "prettyPrint") else err_status)
+            status = error_status_name(err_status)
             if status == "noSuchName" and len(req) > 1:  # v1 end of MIB for one of them
                 out: dict[str, tuple[str, Value] | None] = {}
                 for o in req:
@@ -290,7 +420,7 @@ class SnmpSession:
         self.varbinds += len(vbs)
         out = {}
         for r, (oid, value) in zip(req, vbs, strict=False):
-            out[r] = None if isinstance(value, rfc1905.EndOfMibView) else (str(oid), to_python(value))
+            out[r] = None if value is END_OF_MIB else (oid_text(oid), value)  # type: ignore[assignment]
         return out
 
     async def walk_columns(self, columns: Iterable[str]) -> dict[str, dict[str, Value]]:
@@ -314,40 +444,37 @@ class SnmpSession:
             batch = active[: max(1, max_varbinds)]
             vb_req = [cursors[c] for c in batch]
             if v1:
-                err_ind, err_status, err_index, vbs = await self._request("next", vb_req)
+                err_status, err_index, vbs = await self._request("next", vb_req)
             else:
-                err_ind, err_status, err_index, vbs = await self._request("bulk", vb_req, per_column)
-            if err_ind:
-                self._raise_for(err_ind)
+                err_status, err_index, vbs = await self._request("bulk", vb_req, per_column)
             if err_status:
-                status = str(err_status.prettyPrint() if hasattr(err_status, "prettyPrint") else err_status)
+                status = error_status_name(err_status)
                 if status == "tooBig" and max_varbinds > 1:
                     max_varbinds = max(1, max_varbinds // 2)
                     continue
                 if status == "noSuchName" and v1:
                     # v1 signals end of MIB this way; retire the offending column.
-                    bad = int(err_index) - 1
+                    bad = err_index - 1
                     active.remove(batch[bad if 0 <= bad < len(batch) else 0])
                     continue
                 raise SnmpProtocolError(f"{self.name}: GETBULK failed: {status}")
             self.varbinds += len(vbs)
             if not vbs:
                 raise SnmpProtocolError(f"{self.name}: empty GETBULK response")
-            last_seen = max((tuple(o) for o, v in vbs if not isinstance(v, rfc1905.EndOfMibView)), default=())
+            last_seen = max((o for o, v in vbs if v is not END_OF_MIB), default=())
             finished: set[str] = set()
             progressed: set[str] = set()
             # RFC 3416 4.2.3 lets an agent cut a GETBULK response short (message size): columns it did not
             # reach this time are not finished, they are asked again.
             covered = {batch[pos % len(batch)] for pos in range(len(vbs))}
-            for pos, (oid_obj, value) in enumerate(vbs):
+            for pos, (oid, value) in enumerate(vbs):
                 col = batch[pos % len(batch)]
                 if col in finished:
                     continue
-                if isinstance(value, rfc1905.EndOfMibView):
-                    _check_end_of_mib(self.name, tuple(oid_obj), last_seen)
+                if value is END_OF_MIB:
+                    _check_end_of_mib(self.name, oid, last_seen)
                     finished.add(col)
                     continue
-                oid = tuple(oid_obj)
                 prefix = prefixes[col]
                 if oid[: len(prefix)] != prefix or len(oid) == len(prefix):
                     finished.add(col)
@@ -359,7 +486,7 @@ class SnmpSession:
                 cursors[col] = oid
                 progressed.add(col)
                 rows = result[col]
-                rows[oid_text(oid[len(prefix) :])] = to_python(value)
+                rows[oid_text(oid[len(prefix) :])] = value  # type: ignore[assignment]
                 if len(rows) >= MAX_ROWS_PER_COLUMN:
                     raise SnmpProtocolError(f"{self.name}: more than {MAX_ROWS_PER_COLUMN} rows under {col}")
             for col in batch:
@@ -381,5 +508,5 @@ def _check_end_of_mib(name: str, end: Oid, last_seen: Oid) -> None:
 
 
 def new_engine() -> SnmpEngine:
-    """One engine per agent process: it owns the UDP socket and caches."""
+    """One engine per agent process: it owns the UDP socket(s) and caches."""
     return SnmpEngine()
