@@ -10,12 +10,17 @@ CPU and RSS are sampled from the agent process with psutil.
 
     .venv/bin/python bench/fleet.py                    # 2,000 devices, 3 cycles, ~4 minutes
     .venv/bin/python bench/fleet.py --devices 500 --cycles 2
+    .venv/bin/python bench/fleet.py --cycles 2 --profile-agent /tmp/agent.prof   # cProfile the agent (slower)
+
+The box's load average is printed at the start and the end: the simulators,
+the collector and the agent share its cores, so other jobs change the cycle.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import sqlite3
@@ -42,13 +47,14 @@ def free_tcp_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fleetwatch(args: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+def fleetwatch(args: list[str], cwd: Path, log: Path, profile: str | None = None) -> subprocess.Popen[bytes]:
+    prefix = ["-m", "cProfile", "-o", profile] if profile else []
     return subprocess.Popen(
-        [sys.executable, "-m", "collector.cli", *args],
+        [sys.executable, *prefix, "-m", "collector.cli", *args],
         cwd=cwd,
         stdout=open(log, "ab"),
         stderr=subprocess.STDOUT,
-        env={"PYTHONPATH": str(ROOT), **dict(__import__("os").environ)},
+        env={"PYTHONPATH": str(ROOT), **dict(os.environ)},
     )
 
 
@@ -91,8 +97,10 @@ def main() -> None:
     ap.add_argument("--cycles", type=int, default=3)
     ap.add_argument("--interval", type=float, default=60.0)
     ap.add_argument("--max-in-flight", type=int, default=64)
+    ap.add_argument("--profile-agent", metavar="PATH", help="run the agent under cProfile, stats written to PATH")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    load_start = os.getloadavg()
 
     tmp = Path(tempfile.mkdtemp(prefix="fw-bench-fleet-"))
     data = tmp / "data"
@@ -132,7 +140,8 @@ def main() -> None:
         collector = fleetwatch(["collector", "run", "--config", str(tmp / "collector.yaml")], tmp, tmp / "c.log")
         procs.append(collector)
         time.sleep(2)
-        agent = fleetwatch(["agent", "run", "--config", str(tmp / "agent.yaml")], tmp, tmp / "agent.log")
+        agent_args = ["agent", "run", "--config", str(tmp / "agent.yaml")]
+        agent = fleetwatch(agent_args, tmp, tmp / "agent.log", args.profile_agent)
         procs.append(agent)
         ap_ = psutil.Process(agent.pid)
         sim_ps = [psutil.Process(s.proc.pid) for s in sims if s.proc]
@@ -188,6 +197,8 @@ def main() -> None:
             "snmpsim_cpu_percent_of_one_core": round(100 * (sim_cpu1 - sim_cpu0) / wall, 1),
             "agent_rss_mb_peak": round(rss_peak / 2**20, 1),
             "agent_rss_mb_end": round(rss_end / 2**20, 1),
+            "load_average_1m_start_end": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
+            "code": str(ROOT),
         }
     finally:
         for p in reversed(procs):

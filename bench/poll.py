@@ -1,6 +1,9 @@
 """Client CPU of our SNMP polling against net-snmp's snmpbulkwalk, same walks, same run.
 
-Run: ``bench/poll`` (or ``.venv/bin/python bench/poll.py [--reps N] [--polls N]``).
+Run: ``bench/poll`` (or ``.venv/bin/python bench/poll.py [--reps N] [--polls N] [--pysnmp]``).
+``--pysnmp`` sends our side's v1/v2c requests through pysnmp's engine and pyasn1
+(``SnmpSession(use_pysnmp=True)``, the path SNMPv3 takes) instead of our BER
+codec: the before/after of the lean path, measured in the same run conditions.
 
 What is measured, and how snmpsim's CPU is kept out:
 - ours: ``time.process_time()`` of this process around the asyncio work. snmpsim
@@ -110,10 +113,13 @@ async def ours_cpu(session: SnmpSession, roots: list[str], reps: int) -> tuple[f
     return cpu, varbinds, (session.varbinds - wire0) // reps, (session.requests - req0) // reps
 
 
-async def poll_cpu(host: str, port: int, engine: object, community: str, polls: int) -> tuple[float, int, int]:
+async def poll_cpu(
+    host: str, port: int, engine: object, community: str, polls: int, use_pysnmp: bool
+) -> tuple[float, int, int]:
     from agent.poller import TargetState, poll_target
 
-    session = SnmpSession(engine, host, port, Credentials(community=community), timeout=2.0, retries=1)  # type: ignore[arg-type]
+    creds = Credentials(community=community)
+    session = SnmpSession(engine, host, port, creds, timeout=2.0, retries=1, use_pysnmp=use_pysnmp)  # type: ignore[arg-type]
     state = TargetState()
     first = await poll_target(session, community, state)  # detection + identity, not steady state
     if not first.reachable or first.errors:
@@ -143,7 +149,8 @@ async def run(args: argparse.Namespace) -> None:
         engine = new_engine()
 
         def session(community: str) -> SnmpSession:
-            return SnmpSession(engine, host, port, Credentials(community=community), timeout=2.0, retries=1)
+            creds = Credentials(community=community)
+            return SnmpSession(engine, host, port, creds, timeout=2.0, retries=1, use_pysnmp=args.pysnmp)
 
         # one-varbind walk: what net-snmp pays per run before any data
         start_cpu, _ = netsnmp_cpu(host, port, PRINTERS[0], ["1.3.6.1.2.1.1.1"], args.reps)
@@ -169,12 +176,14 @@ async def run(args: argparse.Namespace) -> None:
 
         polls = []
         for p in PRINTERS:
-            cpu, vb, req = await poll_cpu(host, port, engine, p, args.polls)
+            cpu, vb, req = await poll_cpu(host, port, engine, p, args.polls, args.pysnmp)
             polls.append((p, cpu, vb, req))
         engine.close_dispatcher()
 
+    path = "pysnmp + pyasn1" if args.pysnmp else "agent.snmp_ber"
     print(f"# bench/poll  {time.strftime('%Y-%m-%d %H:%M')}  python {platform.python_version()}  "
-          f"{platform.machine()}  cpus={os.cpu_count()}  reps={args.reps} polls={args.polls}")  # fmt: skip
+          f"{platform.machine()}  cpus={os.cpu_count()}  reps={args.reps} polls={args.polls}  "
+          f"v2c path: {path}  load {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"net-snmp snmpbulkwalk start-up (1-varbind walk): {start_cpu * 1000:.2f} ms CPU per run\n")
     print(
         "| walk | rows | our wire varbinds / requests | ours ms | snmpbulkwalk ms | ours s/10k rows "
@@ -209,6 +218,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=20, help="repetitions of each walk (default 20)")
     parser.add_argument("--polls", type=int, default=30, help="steady-state polls per printer (default 30)")
+    parser.add_argument("--pysnmp", action="store_true", help="our requests through pysnmp (the pre-codec path)")
     asyncio.run(run(parser.parse_args()))
 
 
