@@ -22,6 +22,7 @@ is shared.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -144,8 +145,10 @@ class Credentials:
         return CommunityData(self.community, mpModel=0 if self.version == "1" else 1)
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_oid(text: str) -> Oid:
-    return tuple(int(p) for p in text.strip(".").split("."))
+    """Dotted text -> arcs; cached: the probes ask the same OIDs on every poll."""
+    return tuple(map(int, text.strip(".").split(".")))
 
 
 def oid_text(oid: Oid) -> str:

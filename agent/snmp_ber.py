@@ -149,6 +149,19 @@ def encode_oid(oid: Oid) -> bytes:
 
 
 _NULL_VALUE = b"\x05\x00"
+#: OID -> its encoded ``SEQUENCE { name, NULL }``: a poll asks the same columns and rows every time.
+_VARBINDS: dict[Oid, bytes] = {}
+_VARBINDS_MAX = 8192
+
+
+def _request_varbind(oid: Oid) -> bytes:
+    vb = _VARBINDS.get(oid)
+    if vb is None:
+        vb = _tlv(_SEQUENCE, _tlv(_OID, encode_oid(oid)) + _NULL_VALUE)
+        if len(_VARBINDS) >= _VARBINDS_MAX:
+            _VARBINDS.clear()
+        _VARBINDS[oid] = vb
+    return vb
 
 
 def encode_request(
@@ -168,7 +181,7 @@ def encode_request(
         raise BerError("SNMPv1 has no GetBulkRequest")
     if not _INT32_MIN <= request_id <= _INT32_MAX:
         raise BerError(f"request-id {request_id} outside Integer32")
-    vbs = b"".join(_tlv(_SEQUENCE, _tlv(_OID, encode_oid(o)) + _NULL_VALUE) for o in oids)
+    vbs = b"".join(map(_request_varbind, oids))
     second, third = (non_repeaters, max_repetitions) if kind == "bulk" else (0, 0)
     pdu = _tlv(_PDU_TAGS[kind], _integer(request_id) + _integer(second) + _integer(third) + _tlv(_SEQUENCE, vbs))
     return _tlv(_SEQUENCE, _integer(version) + _tlv(_OCTET_STRING, community) + pdu)
