@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from agent.runner import _log_change
+from agent.runner import _log_change, start_offset
 from agent.wire import Device, DevicePoll, ProbeError
 
 
@@ -34,3 +34,13 @@ def test_a_different_error_is_logged_again(caplog: pytest.LogCaptureFixture) -> 
     last = _log_change("p1", _poll(True, "printer: loop"), "")
     _log_change("p1", _poll(True, "printer: endOfMibView"), last)
     assert len(caplog.records) == 2
+
+
+def test_first_polls_are_spread_by_fleet_size() -> None:
+    # A small fleet starts within 2 s, a short interval caps the spread, a big fleet is spread at 50/s.
+    assert max(start_offset(i, 10, 60) for i in range(10)) < 2.0
+    assert max(start_offset(i, 10, 1) for i in range(10)) < 1.0
+    offsets = [start_offset(i, 2000, 60) for i in range(2000)]
+    assert offsets == sorted(offsets)
+    assert 39 < offsets[-1] < 40
+    assert max(start_offset(i, 10_000, 60) for i in range(10_000)) < 60
