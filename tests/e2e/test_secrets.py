@@ -57,7 +57,7 @@ def test_no_secret_in_logs_json_or_database(tmp_path: Path) -> None:
                 "agent_id": "leakcheck",
                 "collector": {"endpoint": f"tcp://127.0.0.1:{zmq_port}", "batch_max_wait": 0.2},
                 "spool_dir": str(tmp_path / "spool"),
-                "defaults": {"interval": 1, "timeout": 0.3, "retries": 0, "port": sim.port},
+                "defaults": {"interval": 1, "timeout": 1, "retries": 1, "port": sim.port},
                 "local_host": {"enabled": False},
                 "targets": [
                     {"name": "v2c-ok", "address": "127.0.0.1", "community": COMMUNITY},
@@ -84,14 +84,9 @@ def test_no_secret_in_logs_json_or_database(tmp_path: Path) -> None:
                 return {}
             return {d["device_id"]: d for d in json.loads(fleetwatch("devices", "--json", cwd=tmp_path).stdout)}
 
-        wait_for(lambda: {"v2c-ok", "v2c-wrong", "v3-ok", "v3-wrong"} <= set(devices()), 40, "all four targets stored")
-        seen = devices()
-        assert {d: seen[d]["reachable"] for d in seen} == {
-            "v2c-ok": True,
-            "v3-ok": True,
-            "v2c-wrong": False,
-            "v3-wrong": False,
-        }, "right credentials must work, wrong ones must not"
+        expected = {"v2c-ok": True, "v3-ok": True, "v2c-wrong": False, "v3-wrong": False}
+        # Right credentials must work, wrong ones must not (waited for: a first poll may time out on a busy box).
+        wait_for(lambda: {d: v["reachable"] for d, v in devices().items()} == expected, 60, "each target's state")
         assert "wrong authentication key" in agent.output(), "the wrong v3 key must be explained (without the key)"
 
         created = fleetwatch("tokens", "create", "--role", "operator", "--name", "leakcheck", cwd=tmp_path)
