@@ -34,6 +34,10 @@ def _up(state: Path, device: str) -> list[float]:
                 (device,),
             )
         ]
+    except sqlite3.OperationalError as exc:  # the collector created the file but not its tables yet
+        if "no such table" in str(exc):
+            return []
+        raise
     finally:
         db.close()
 
