@@ -37,7 +37,7 @@ def agent_run(config_path: Path, verbose: int) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     for link in config.links():
-        if link.insecure:
+        if link.plain:
             logging.getLogger("fleetwatch.agent").warning(
                 "collector link to %s is insecure (plain TCP, no CURVE): use only on a trusted network", link.endpoint
             )
@@ -65,7 +65,7 @@ def check_config(config_path: Path) -> None:
     for t in config.resolved_targets():
         click.echo(f"{t.device_id:24} {t.address}:{t.port} v{t.credentials.version} every {t.interval:g}s")
     for i, link in enumerate(config.links()):
-        security = "insecure" if link.insecure else "CURVE"
+        security = "insecure" if link.plain else "CURVE"
         click.echo(f"pushes to {link.endpoint} ({security}, spool {config.spool_dir_for(i)})")
     click.echo(f"{config_path}: ok, {len(config.targets)} target(s)")
 

@@ -116,9 +116,28 @@ class ResolvedTarget(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
 
+LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
+
+
+def is_local_endpoint(endpoint: str) -> bool:
+    """A ZeroMQ endpoint whose traffic never leaves this machine: loopback TCP, ipc:// or inproc://."""
+    scheme, _, rest = endpoint.partition("://")
+    if scheme in ("ipc", "inproc"):
+        return True
+    if scheme != "tcp":
+        return False
+    host = rest.rsplit(":", 1)[0] if ":" in rest else rest
+    host = host.split(";")[-1]  # "tcp://source;dest:port": only where it goes matters
+    return host.startswith("127.") or host in LOOPBACK_HOSTS
+
+
 class CollectorLink(_Strict):
     endpoint: str = "tcp://127.0.0.1:8471"
-    insecure: bool = Field(True, description="plain TCP without CURVE encryption; set false and give keys to encrypt")
+    insecure: bool | None = Field(
+        None,
+        description="true: plain TCP without CURVE. Must be said for a collector off this machine without keys;"
+        " unset: CURVE when the keys are given, plain TCP only to a loopback endpoint",
+    )
     server_public_key: Path | None = None
     client_secret_key: Path | None = None
     batch_max_polls: int = Field(200, ge=1)
@@ -127,6 +146,28 @@ class CollectorLink(_Strict):
     spool_max_batches: int = Field(10000, ge=10, description="bounded on-disk queue; oldest dropped and counted")
 
     _durations = field_validator("batch_max_wait", "ack_timeout", mode="before")(lambda v: parse_duration(v))
+
+    @property
+    def plain(self) -> bool:
+        """Whether this link goes without CURVE (the validator made sure that is what the user asked for)."""
+        return bool(self.insecure) or (self.insecure is None and self.server_public_key is None)
+
+    @model_validator(mode="after")
+    def _encryption_asked_for(self) -> CollectorLink:
+        keys = {"server_public_key": self.server_public_key, "client_secret_key": self.client_secret_key}
+        missing = [name for name, value in keys.items() if value is None]
+        if self.insecure:
+            return self
+        if self.insecure is False or len(missing) == 1:
+            if missing:
+                raise ValueError(f"{' and '.join(missing)} required for CURVE (or set insecure: true for plain TCP)")
+            return self
+        if len(missing) == 2 and not is_local_endpoint(self.endpoint):
+            raise ValueError(
+                f"endpoint {self.endpoint} is not on this machine: give server_public_key and client_secret_key"
+                " for CURVE, or set insecure: true to send plain TCP on purpose"
+            )
+        return self
 
 
 class LocalHost(_Strict):

@@ -5,7 +5,8 @@ the collector answers ``[FRAME_MAGIC, ack_json]`` only after the batch is
 durably stored. Every batch goes through the on-disk ``Spool`` first; it is
 resent until acknowledged (the collector drops duplicates by batch id), so a
 collector outage or restart loses nothing and an agent restart resumes from
-the spool. CURVE encryption is used unless the config says ``insecure: true``.
+the spool. CURVE encryption is used whenever keys are configured; plain TCP only
+with ``insecure: true`` or to a loopback endpoint (checked in ``agent.config``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ WINDOW = 16
 
 
 def configure_security(sock: zmq.Socket, link: CollectorLink) -> None:
-    if link.insecure:
+    if link.plain:
         return
     import zmq.auth
 

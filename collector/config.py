@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agent.config import ConfigError, load_yaml_model, parse_duration
+from agent.config import ConfigError, is_local_endpoint, load_yaml_model, parse_duration
 from collector import paths
 from collector.reports.schedule import ReportSchedule
 
@@ -85,6 +85,9 @@ class CollectorConfig(_Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
     curve: CurveServer = Field(default_factory=CurveServer)
+    insecure: bool = Field(
+        False, description="accept plain TCP from agents on a non-loopback listen address (without curve.enabled)"
+    )
     http: HttpConfig = Field(default_factory=HttpConfig)
     rules_dirs: list[Path] = Field(default_factory=list, description="user rule directories, after the shipped ones")
     shipped_rules: bool = True
@@ -101,6 +104,17 @@ class CollectorConfig(_Strict):
     _durations = field_validator("rule_interval", "stale_after", "dependency_wait", mode="before")(
         lambda v: parse_duration(v)
     )
+
+    @model_validator(mode="after")
+    def _plain_tcp_asked_for(self) -> CollectorConfig:
+        if self.curve.enabled and self.insecure:
+            raise ValueError("insecure: true contradicts curve.enabled: true; keep one")
+        if not self.curve.enabled and not self.insecure and not is_local_endpoint(self.listen):
+            raise ValueError(
+                f"listen: {self.listen} accepts agents from other machines: set curve.enabled: true (with keys) to"
+                " encrypt and authenticate them, or insecure: true to accept plain TCP on purpose"
+            )
+        return self
 
     def resolved_state_dir(self) -> Path:
         return paths.state_dir(self.state_dir)

@@ -208,6 +208,10 @@ class CollectorService:
     async def run(self, stop: asyncio.Event, extra: list[Callable[[asyncio.Event], object]] | None = None) -> None:
         sock = self._bind()
         log.info("collector listening on %s, state in %s", self.config.listen, self.state_dir)
+        if not self.config.curve.enabled:
+            log.warning(
+                "agents connect over plain TCP (no CURVE) on %s: use only on a trusted network", self.config.listen
+            )
         tasks = [
             asyncio.create_task(self._serve_zmq(sock, stop), name="zmq"),
             asyncio.create_task(self._periodic(stop), name="periodic"),

@@ -107,6 +107,9 @@ def test_unknown_and_tampered_agents_are_refused(stack: Stack):
         assert stack.collector.alive()
         assert intruder.alive()
         assert tampered.alive()
+        # Encrypted links say nothing about plain TCP; the plain agent/collector pairs elsewhere warn.
+        assert "plain TCP" not in stack.collector.output()
+        assert "plain TCP" not in good.output()
     finally:
         for p in (good, intruder, tampered):
             p.stop()

@@ -102,6 +102,9 @@ def test_agent_pushes_every_poll_to_each_collector(tmp_path: Path, sim: Snmpsim)
         for state, stored in ((state_a, a), (state_b, b)):
             assert _polls_in_batches(state) == len(stored), "a poll was stored twice"
         assert "pushing to tcp://127.0.0.1:" in agent.output()
+        # Plain TCP (allowed here: loopback) is said at start, by the agent for each link and by each collector.
+        assert agent.output().count("(plain TCP, no CURVE)") == 2
+        assert all("plain TCP (no CURVE)" in proc.output() for proc in collectors.values())
     finally:
         agent.stop()
         for proc in collectors.values():
