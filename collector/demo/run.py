@@ -220,7 +220,9 @@ def status_table(db_path: Path) -> str:
             parts = []
             for s in poll.supplies[:5]:
                 amount = f"{s.percent:.0f}%" if s.percent is not None else s.state.value
-                parts.append(f"{(s.color or s.type)[:7]} {amount}")
+                # Toner/ink by colour; drums, fusers, waste by kind (a black imaging unit is not a second black).
+                name = s.color if s.type in ("toner", "ink") and s.color else s.type
+                parts.append(f"{name[:7]} {amount}")
             if poll.printer_status and poll.printer_status.error_flags:
                 parts.append("[" + ",".join(poll.printer_status.error_flags) + "]")
             if poll.host:
