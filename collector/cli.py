@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "collector": "collector.service_cli:collector",
     "devices": "collector.query_cli:devices",
     "latest": "collector.query_cli:latest",
+    "agents": "collector.query_cli:agents",
     "rules": "collector.rules.cli:rules",
     "incidents": "collector.incidents.cli:incidents",
     "maintenance": "collector.incidents.cli:maintenance",

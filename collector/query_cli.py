@@ -1,4 +1,4 @@
-"""``fleetwatch devices`` and ``fleetwatch latest``: what the collector holds.
+"""``fleetwatch devices``, ``fleetwatch latest`` and ``fleetwatch agents``: what the collector holds.
 
 Both read the SQLite file directly (read-only), so they work while the
 collector runs and when it is stopped. They find the state with no options
@@ -17,6 +17,7 @@ import click
 
 from agent.cli import render_poll
 from agent.wire import poll_to_json
+from collector.agents import read_agents
 from collector.cli_common import open_db, state_dir_option
 from collector.storage.sqlite import read_devices, read_events, read_latest
 
@@ -87,3 +88,39 @@ def latest(device: str, state: Path | None, as_json: bool) -> None:
         click.echo(f"error: unknown device {device!r} (see `fleetwatch devices`)", err=True)
         sys.exit(1)
     click.echo(poll_to_json(poll) if as_json else render_poll(poll))
+
+
+@click.command()
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="machine-readable list")
+@click.option(
+    "--silent-after",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="seconds without a batch before an agent is shown SILENT (the collector's stale_after)",
+)
+def agents(state: Path | None, as_json: bool, silent_after: float) -> None:
+    """List the agents reporting here: last batch, polls in the last hour, devices, spool drops.
+
+    Exits 0, or 3 when at least one agent is silent (for scripts and checks).
+    """
+    now = time.time()
+    with open_db(state) as db:
+        rows = read_agents(db, now)
+    silent = [r for r in rows if r.silent(silent_after)]
+    if as_json:
+        click.echo(json.dumps([{**asdict(r), "silent": r.silent(silent_after)} for r in rows], indent=2))
+    else:
+        click.echo(
+            f"{'AGENT':24} {'STATE':7} {'LAST BATCH':11} {'POLLS/H':>8} {'DEVICES':>8} {'UNREACH':>8} {'DROPPED':>8}"
+        )
+        for r in rows:
+            st = "SILENT" if r.silent(silent_after) else "ok"
+            click.echo(
+                f"{r.agent_id[:24]:24} {st:7} {_age(r.last_batch_at, now):11} {r.polls_last_hour:>8} "
+                f"{r.devices:>8} {r.devices_unreachable:>8} {r.dropped_batches:>8}"
+            )
+        click.echo(f"{len(rows)} agent(s), {len(silent)} silent")
+    if silent:
+        sys.exit(3)

@@ -6,6 +6,7 @@ calls never block the collector's event loop (ZeroMQ ingest shares it).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import StreamingResponse
 
+from collector.agents import read_agents
 from collector.incidents import audit, maintenance, manager, store
 from collector.incidents import db as incident_db
 from collector.incidents.maintenance import Window
@@ -22,6 +24,7 @@ from collector.web import auth, data, wall
 from collector.web.auth import Role, TokenInfo
 from collector.web.context import WebContext, ctx_of, require, wall_reader
 from collector.web.models import (
+    AgentSummary,
     AssignIn,
     DeviceDetail,
     DeviceSummary,
@@ -92,6 +95,15 @@ def _summaries(ctx: WebContext, conn: Any) -> list[DeviceSummary]:
             statuses.append("unreachable")
         out.append(DeviceSummary(**r.__dict__, status=wall.worst_status(statuses), open_incidents=n))
     return out
+
+
+@router.get("/agents", response_model=list[AgentSummary], tags=["devices"])
+def list_agents(ctx: Ctx, _: Viewer) -> list[AgentSummary]:
+    """Agents reporting here, most recently heard from first; ``silent`` past the collector's ``stale_after``."""
+    with data.reading(ctx.db_path) as conn:
+        rows = read_agents(conn, ctx.clock())
+    stale = ctx.config.stale_after
+    return [AgentSummary(**dataclasses.asdict(r), silent=r.silent(stale)) for r in rows]
 
 
 @router.get("/devices", response_model=list[DeviceSummary], tags=["devices"])

@@ -21,6 +21,18 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class AgentSummary(BaseModel):
+    agent_id: str
+    last_batch_at: float = Field(description="Unix time of its last stored batch")
+    batches_last_hour: int
+    polls_last_hour: int
+    dropped_batches: int = Field(description="batches its spool dropped when full (its counter, as last reported)")
+    devices: int
+    devices_unreachable: int
+    silent_s: float = Field(description="seconds since its last batch")
+    silent: bool = Field(description="no batch for longer than the collector's stale_after")
+
+
 class DeviceSummary(BaseModel):
     device_id: str
     agent_id: str | None

@@ -1,0 +1,120 @@
+"""`fleetwatch agents` and GET /api/v1/agents: which agents report, and which went silent.
+
+Real SQLite written by SqliteStorage, the real CLI (click runner) and a real uvicorn server.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from collector.agents import read_agents
+from collector.config import CollectorConfig
+from collector.query_cli import agents
+from collector.series import flatten
+from collector.storage.sqlite import SqliteStorage, connect
+from collector.web import auth, data, testing
+from collector.web.app import create_app
+from collector.web.auth import Role
+
+NOW = time.time()
+
+
+def _send(storage: SqliteStorage, agent: str, polls: list, at: float, dropped_before: int = 0) -> None:  # type: ignore[type-arg]
+    storage.store_batch(uuid.uuid4().hex, agent, polls, [flatten(p) for p in polls], at, dropped_before)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "fleetwatch.db"
+    storage = SqliteStorage(path)
+    try:
+        # hq: healthy, 3 printers polled twice in the last hour (one unreachable), its spool dropped 4 long ago.
+        _send(storage, "hq", [testing.printer_poll(f"hq-{i}", NOW - 7200) for i in range(3)], NOW - 7200, 4)
+        _send(storage, "hq", [testing.printer_poll(f"hq-{i}", NOW - 600) for i in range(3)], NOW - 600, 4)
+        _send(
+            storage,
+            "hq",
+            [testing.printer_poll("hq-0", NOW - 30), testing.printer_poll("hq-1", NOW - 30, reachable=False)],
+            NOW - 30,
+            4,
+        )
+        # branch: last heard from 20 minutes ago.
+        _send(storage, "branch", [testing.printer_poll("br-0", NOW - 1200)], NOW - 1200)
+    finally:
+        storage.close()
+    return path
+
+
+def test_read_agents_counts_from_stored_batches(db: Path) -> None:
+    conn = connect(db, readonly=True)
+    try:
+        rows = {r.agent_id: r for r in read_agents(conn, NOW)}
+    finally:
+        conn.close()
+    assert list(rows) == ["hq", "branch"]
+    hq = rows["hq"]
+    assert (hq.batches_last_hour, hq.polls_last_hour) == (2, 5)
+    assert (hq.devices, hq.devices_unreachable, hq.dropped_batches) == (3, 1, 4)
+    assert hq.silent_s == pytest.approx(30, abs=1)
+    assert not hq.silent(300)
+    branch = rows["branch"]
+    assert (branch.devices, branch.polls_last_hour) == (1, 1)
+    assert branch.silent(300)
+    assert not branch.silent(3600)
+
+
+def test_cli_lists_agents_and_exits_3_when_one_is_silent(db: Path) -> None:
+    runner = CliRunner()
+    table = runner.invoke(agents, ["--state-dir", str(db.parent)])
+    assert table.exit_code == 3, table.output
+    lines = table.output.splitlines()
+    assert lines[1].split()[:2] == ["hq", "ok"]
+    assert lines[2].split()[:2] == ["branch", "SILENT"]
+    assert lines[-1] == "2 agent(s), 1 silent"
+
+    as_json = runner.invoke(agents, ["--state-dir", str(db.parent), "--json", "--silent-after", "3600"])
+    assert as_json.exit_code == 0, as_json.output
+    got = json.loads(as_json.output)
+    assert [a["agent_id"] for a in got] == ["hq", "branch"]
+    assert set(got[0]) == {
+        "agent_id",
+        "last_batch_at",
+        "batches_last_hour",
+        "polls_last_hour",
+        "dropped_batches",
+        "devices",
+        "devices_unreachable",
+        "silent_s",
+        "silent",
+    }
+    assert [a["silent"] for a in got] == [False, False]
+
+
+def test_cli_without_state_says_where_it_looked(tmp_path: Path) -> None:
+    result = CliRunner().invoke(agents, ["--state-dir", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert "no collector state" in result.output
+
+
+def test_api_agents_needs_a_token_and_uses_the_collectors_stale_after(db: Path) -> None:
+    data.ensure_schema(db)
+    with data.writing(db) as conn:
+        _, token = auth.create_token(conn, Role.viewer, "noc", time.time())
+    srv = testing.ServerThread(create_app(db, CollectorConfig(stale_after=900))).start()
+    try:
+        assert httpx.get(f"{srv.url}/api/v1/agents", timeout=10).status_code == 401
+        got = httpx.get(f"{srv.url}/api/v1/agents", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert got.status_code == 200
+        by_id = {a["agent_id"]: a for a in got.json()}
+        assert by_id["hq"]["silent"] is False
+        assert by_id["branch"]["silent"] is True  # 1,200 s > stale_after 900 s
+        assert by_id["hq"]["devices_unreachable"] == 1
+    finally:
+        srv.stop()
