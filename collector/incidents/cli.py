@@ -280,6 +280,48 @@ def outbox(state_dir: Path | None, status: str | None, as_json: bool) -> None:
         click.echo(f"#{r['incident']} {r['event']:11} {r['channel']:14} {r['status']:9} tries {r['attempts']}{err}")
 
 
+@incidents.command()
+@state_option
+@click.option(
+    "--to", "target", required=True, help="The new, empty incident database: a postgresql:// URL or a SQLite path."
+)
+@click.option(
+    "--from",
+    "source",
+    default=None,
+    help="Incident database to copy (default: the one the other incident commands use).",
+)
+@click.option("--dry-run", is_flag=True, help="Check both databases and show what would be copied; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Summary as JSON (source, target, tables, next_ids, audit).")
+def migrate(state_dir: Path | None, target: str, source: str | None, dry_run: bool, as_json: bool) -> None:
+    """Copy the incident history (numbers, audit log, windows, outbox) into an empty database, e.g. PostgreSQL."""
+    from collector.incidents import migrate as migration
+
+    src = source if source else incident_db.target_for(paths.db_path(state_dir))
+    try:
+        result = migration.migrate(src, target, dry_run=dry_run)
+    except migration.MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+        return
+    head = "would copy" if dry_run else "copied"
+    click.echo(f"{head} incident history from {result.source} to {result.target}:")
+    for table, n in result.tables.items():
+        click.echo(f"  {table:22} {n:>8} rows")
+    click.echo(f"  next incident number: {result.next_ids['incidents']}")
+    if result.audit is None:
+        click.echo("dry run: nothing written")
+        return
+    a = result.audit
+    click.echo(f"audit verified on the target: {a.entries} entries, {a.incidents} incidents, head {a.head}")
+    click.echo(
+        f"next: set `incidents.database: {result.target.replace(':***@', '@', 1)}` in collector.yaml on every"
+        " collector (a password in ~/.pgpass or PGPASSWORD) and restart them; the source was only read and stays"
+        " as it was (keep it as a backup)."
+    )
+
+
 # -- maintenance -----------------------------------------------------------------------------------------
 
 
