@@ -51,6 +51,8 @@ class Collector:
             self.incidents,
             overrides=config.devices,
             dependency_wait=config.dependency_wait,
+            agents=self.service.agents,
+            agent_device_labels=lambda agent: [d.labels for d in self.service.storage.devices() if d.agent_id == agent],
         )
         # Forecasts first: it appends supply_days_to_empty / supply_lead_time_days to the readings the rules see.
         self.forecasts = ForecastStage(config.db_path(), self.incidents)

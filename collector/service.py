@@ -23,6 +23,7 @@ import zmq
 import zmq.asyncio
 
 from agent.wire import FRAME_MAGIC, Ack, AckStatus, Batch, Device, DevicePoll, ProbeError, encode_ack
+from collector.agent_watch import AgentWatch
 from collector.config import CollectorConfig
 from collector.ingest import IngestStats, Rejection, decode_frames
 from collector.series import Reading, flatten
@@ -61,6 +62,11 @@ class CollectorService:
         self.observers: list[PollObserver] = []
         self.started_at = clock()
         self._stale_reported: set[str] = set()
+        # Silence is counted from this start at the earliest: after a collector outage every agent's last
+        # batch is old, and that is not the agents' fault (their spools are about to deliver).
+        self.agents = AgentWatch(config.stale_after)
+        for agent_id, last in self.storage.agent_last_batches().items():
+            self.agents.seen(agent_id, max(last, self.started_at))
         self.ready = asyncio.Event()
 
     # -- ingest ---------------------------------------------------------------------------------
@@ -80,6 +86,7 @@ class CollectorService:
 
     def _store(self, batch: Batch) -> bytes:
         now = self.clock()
+        self.agents.seen(batch.agent_id, now)  # a duplicate proves the agent alive as well
         readings = [flatten(p) for p in batch.polls]
         stored = self.storage.store_batch(
             batch.batch_id,
@@ -146,6 +153,8 @@ class CollectorService:
             readings = [flatten(p) for p in synthetic]
             for p, r in zip(synthetic, readings, strict=True):
                 self.storage.write_samples(p.device_id, p.ts, r)
+            # The inventory (devices list, wall tiles) says so too, not only the `up` series.
+            self.storage.mark_unreachable([p.device_id for p in synthetic])
             self._observe(synthetic, readings, now)
         return synthetic
 

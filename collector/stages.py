@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from agent.wire import DevicePoll
+from collector import agent_watch
+from collector.agent_watch import AgentWatch
 from collector.alerts import AlertEvent, AlertState
 from collector.incidents.manager import IncidentService
 from collector.incidents.model import DeviceInfo
@@ -41,6 +44,8 @@ class RulesStage:
         incidents: IncidentService | None,
         overrides: dict[str, Any] | None = None,
         dependency_wait: float = 180.0,
+        agents: AgentWatch | None = None,
+        agent_device_labels: Callable[[str], list[dict[str, str]]] | None = None,
     ) -> None:
         rules, errors = load_rules(rule_dirs)
         self.errors = errors
@@ -59,6 +64,8 @@ class RulesStage:
         # Device-down alerts held while their parent also fails but is not declared down yet.
         self.waiting: dict[str, tuple[AlertEvent, float]] = {}
         self.rules_loaded = len(rules)
+        self.agents = agents
+        self.agent_device_labels = agent_device_labels or (lambda _agent: [])
         log.info("loaded %d rule(s) from %s (%d error(s))", len(rules), ", ".join(map(str, rule_dirs)), len(errors))
 
     def _load_engine(self, rules: list[Any]) -> RuleEngine:
@@ -157,6 +164,13 @@ class RulesStage:
         released = self._release_waiting(now)
         if released:
             self._hand_over(released, now)
+        if self.agents is not None:
+            silent = self.agents.check(now)
+            for ev in silent:
+                agent_id = ev.device_id.removeprefix(agent_watch.PREFIX)
+                self.inventory[ev.device_id] = agent_watch.agent_info(agent_id, self.agent_device_labels(agent_id))
+            if silent:
+                self._hand_over(silent, now)
         if self.incidents is not None:
             self.incidents.tick(now)
         _atomic_write(self.state_file, json.dumps(self.engine.dump_state()))

@@ -323,6 +323,16 @@ class SqliteStorage:
     def devices(self) -> list[DeviceRow]:
         return read_devices(self.db)
 
+    def mark_unreachable(self, device_ids: list[str]) -> None:
+        """Inventory reads unreachable (last_seen untouched: it is when an agent last reported the device)."""
+        with self._lock:
+            self.db.executemany("UPDATE devices SET reachable=0 WHERE device_id=?", [(d,) for d in device_ids])
+
+    def agent_last_batches(self) -> dict[str, float]:
+        with self._lock:
+            rows = self.db.execute("SELECT agent_id, MAX(received_at) FROM batches GROUP BY agent_id").fetchall()
+        return {str(r[0]): float(r[1]) for r in rows}
+
     def latest(self, device_id: str) -> DevicePoll | None:
         return read_latest(self.db, device_id)
 

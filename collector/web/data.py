@@ -143,7 +143,8 @@ def wall_incidents(conn: sqlite3.Connection) -> list[IncidentIn]:
         incident_db.incident_conn_for(conn)
         .execute(
             "SELECT number, device, severity, state, summary, opened_at, response_due, resolve_due, acknowledged_at,"
-            " response_met, resolve_met, assignee FROM incidents WHERE state IN ('open', 'acknowledged', 'in_progress')"
+            " response_met, resolve_met, assignee, inventory"
+            " FROM incidents WHERE state IN ('open', 'acknowledged', 'in_progress')"
         )
         .fetchall()
     )
@@ -165,9 +166,18 @@ def wall_incidents(conn: sqlite3.Connection) -> list[IncidentIn]:
             response_met=None if r["response_met"] is None else bool(r["response_met"]),
             resolve_met=None if r["resolve_met"] is None else bool(r["resolve_met"]),
             assignee=r["assignee"],
+            labels=_inventory_labels(r["inventory"]),
         )
         for r in rows
     ]
+
+
+def _inventory_labels(text: str | None) -> dict[str, str]:
+    try:
+        labels = json.loads(text or "{}").get("labels") or {}
+    except (ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 @_as_sqlite_errors

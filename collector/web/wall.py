@@ -58,6 +58,9 @@ class IncidentIn:
     response_met: bool | None
     resolve_met: bool | None
     assignee: str | None
+    #: The labels copied into the incident when it opened: site/department for incidents on things that
+    #: are not inventory devices (a silent agent, a stock part), so the wall's filters still place them.
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,7 @@ def build(
     out_incidents = []
     for inc in incidents:
         dev = devs.get(inc.device)
-        labels = dev.labels if dev else {}
+        labels = dev.labels if dev else inc.labels
         due_kind, due = ("resolve", inc.resolve_due) if inc.acknowledged else ("respond", inc.response_due)
         breached = now > due or inc.response_met is False or inc.resolve_met is False
         out_incidents.append(

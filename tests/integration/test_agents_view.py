@@ -118,3 +118,18 @@ def test_api_agents_needs_a_token_and_uses_the_collectors_stale_after(db: Path) 
         assert by_id["hq"]["devices_unreachable"] == 1
     finally:
         srv.stop()
+
+
+def test_after_a_collector_outage_agents_get_stale_after_from_the_restart(db: Path) -> None:
+    """Every agent's last batch is old when the collector comes back: that is not the agents' fault."""
+    from collector.service import CollectorService
+
+    restart = NOW + 86_400  # the collector was down for a day
+    config = CollectorConfig(state_dir=db.parent, stale_after=300)
+    service = CollectorService(config, clock=lambda: restart)
+    try:
+        assert service.agents.check(restart + 299) == []
+        fired = service.agents.check(restart + 301)
+        assert sorted(e.device_id for e in fired) == ["agent:branch", "agent:hq"]
+    finally:
+        service.storage.close()

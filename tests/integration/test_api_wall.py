@@ -100,6 +100,16 @@ def test_incidents_sorted_by_next_deadline_and_breach_flagged() -> None:
     ]
 
 
+def test_incident_on_a_non_inventory_device_is_placed_by_its_own_labels() -> None:
+    """A silent agent ("agent:lyon-1") is no device tile, but its incident belongs on the Lyon wall."""
+    agent = IncidentIn(**{**inc(7, "P2", device="agent:lyon-1").__dict__, "labels": {"site": "lyon"}})
+    state = wall.build([dev("p1", site="hq")], [agent, inc(8, "P3")], set(), NOW)
+    lyon = wall.snapshot(state, WallFilter(site="lyon"))
+    assert [i["no"] for i in lyon["incidents"]] == [7]
+    assert lyon["incidents"][0]["site"] == "lyon"
+    assert [i["no"] for i in wall.snapshot(state, WallFilter(site="hq"))["incidents"]] == [8]
+
+
 def test_update_is_a_small_diff_and_respects_the_filter() -> None:
     devices = [dev("a", site="hq"), dev("b", site="plant")]
     before = wall.build(devices, [], set(), NOW)
