@@ -64,6 +64,10 @@ def say(msg: str = "") -> None:
     print(msg, flush=True)
 
 
+#: The history is written under the live agent's id: a separate writer would read as a silent agent
+#: (an agent_silent incident) once the demo has run for stale_after.
+DEMO_AGENT = "demo-agent"
+
 # -- history --------------------------------------------------------------------------------------------
 
 
@@ -90,7 +94,7 @@ def backfill(fleet: SimulatedFleet, db_path: Path, days: float, end: datetime, s
                 batch.append(poll)
             if len(batch) >= 200 or t >= end:
                 storage.store_batch(
-                    f"history-{t.timestamp():.0f}", "demo-history", batch, [flatten(p) for p in batch], time.time()
+                    f"history-{t.timestamp():.0f}", DEMO_AGENT, batch, [flatten(p) for p in batch], time.time()
                 )
                 stored += len(batch)
                 batch = []
@@ -152,7 +156,7 @@ def write_configs(
     }
     (work / "collector.yaml").write_text(yaml.safe_dump(collector, sort_keys=False))
     agent = {
-        "agent_id": "demo-agent",
+        "agent_id": DEMO_AGENT,
         "collector": {"endpoint": f"tcp://127.0.0.1:{args.zmq_port}", "insecure": True, "batch_max_wait": "0.5s"},
         "spool_dir": str(work / "agent-spool"),
         "defaults": {"interval": f"{args.poll}s", "timeout": "2s", "retries": 1, "port": snmp_port},

@@ -74,6 +74,10 @@ def test_demo_starts_everything_opens_incidents_and_stops(tmp_path: Path) -> Non
         assert kinds_found == ["host", "network", *["printer"] * 5], found
         forecast = json.loads(fleetwatch("forecast", "--json", cwd=tmp_path).stdout)
         assert any(f["device"] == "hp-clj-m477" and f["days_to_empty"] is not None for f in forecast)
+        # History and live polls come from one agent: nothing in the demo would ever read as a silent agent.
+        agents = json.loads(fleetwatch("agents", "--json", cwd=tmp_path).stdout)
+        assert [a["agent_id"] for a in agents] == ["demo-agent"]
+        assert agents[0]["devices"] >= 8
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
