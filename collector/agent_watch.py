@@ -51,6 +51,14 @@ class AgentWatch:
         self.last_batch: dict[str, float] = {}
         self.silent: dict[str, float] = {}  # agent -> when its silence began (its last batch)
 
+    def dump(self) -> dict[str, float]:
+        """Which agents are reported silent (and since when): kept across collector restarts, so a retired
+        agent's incident is not opened again after every restart and a returning agent still resolves it."""
+        return dict(self.silent)
+
+    def restore(self, silent: dict[str, float]) -> None:
+        self.silent.update({str(k): float(v) for k, v in silent.items()})
+
     def seen(self, agent_id: str, at: float) -> None:
         if at > self.last_batch.get(agent_id, float("-inf")):
             self.last_batch[agent_id] = at

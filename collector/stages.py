@@ -66,6 +66,12 @@ class RulesStage:
         self.rules_loaded = len(rules)
         self.agents = agents
         self.agent_device_labels = agent_device_labels or (lambda _agent: [])
+        self.agents_file = state_file.with_name("agent_watch.json")
+        if agents is not None and self.agents_file.exists():
+            try:
+                agents.restore(json.loads(self.agents_file.read_text(encoding="utf-8")))
+            except (ValueError, TypeError, AttributeError) as exc:
+                log.error("ignoring unreadable %s: %s", self.agents_file, exc)
         log.info("loaded %d rule(s) from %s (%d error(s))", len(rules), ", ".join(map(str, rule_dirs)), len(errors))
 
     def _load_engine(self, rules: list[Any]) -> RuleEngine:
@@ -171,6 +177,7 @@ class RulesStage:
                 self.inventory[ev.device_id] = agent_watch.agent_info(agent_id, self.agent_device_labels(agent_id))
             if silent:
                 self._hand_over(silent, now)
+                _atomic_write(self.agents_file, json.dumps(self.agents.dump()))
         if self.incidents is not None:
             self.incidents.tick(now)
         _atomic_write(self.state_file, json.dumps(self.engine.dump_state()))

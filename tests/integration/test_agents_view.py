@@ -133,3 +133,47 @@ def test_after_a_collector_outage_agents_get_stale_after_from_the_restart(db: Pa
         assert sorted(e.device_id for e in fired) == ["agent:branch", "agent:hq"]
     finally:
         service.storage.close()
+
+
+def test_agent_silent_incident_survives_a_collector_restart_and_resolves_when_the_agent_returns(
+    tmp_path: Path,
+) -> None:
+    """Real rules stage + incident service on SQLite; the 'restart' is a new stage and watch on the same state."""
+    from collector.agent_watch import AgentWatch
+    from collector.incidents.manager import IncidentService
+    from collector.incidents.testing import make_policy
+    from collector.stages import RulesStage
+
+    db_path = tmp_path / "fleetwatch.db"
+    state = tmp_path / "rules_state.json"
+
+    def stage(watch: AgentWatch) -> tuple[RulesStage, IncidentService]:
+        incidents = IncidentService(db_path, make_policy())
+        labels = [{"site": "lyon", "tier": "vip"}]
+        return RulesStage([], state, incidents, agents=watch, agent_device_labels=lambda _a: labels), incidents
+
+    def agent_incidents(incidents: IncidentService) -> list[tuple[str, str]]:
+        from collector.incidents import store
+
+        return [
+            (i.device, i.state.value, i.occurrences) for i in store.query(incidents.conn) if i.rule == "agent_silent"
+        ]
+
+    watch = AgentWatch(silent_after=300)
+    watch.seen("lyon-1", NOW)
+    rules, incidents = stage(watch)
+    rules.tick(NOW + 301)
+    assert agent_incidents(incidents) == [("agent:lyon-1", "open", 1)]
+    incidents.close()
+
+    restart = NOW + 86_400
+    watch = AgentWatch(silent_after=300)
+    watch.seen("lyon-1", restart)  # as CollectorService seeds it: not before the restart
+    rules, incidents = stage(watch)
+    rules.tick(restart + 400)
+    assert agent_incidents(incidents) == [("agent:lyon-1", "open", 1)], "fired once, not again after the restart"
+
+    watch.seen("lyon-1", restart + 500)
+    rules.tick(restart + 501)
+    assert agent_incidents(incidents) == [("agent:lyon-1", "resolved", 1)]
+    incidents.close()
