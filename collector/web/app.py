@@ -139,6 +139,7 @@ def create_app(
             wall_subscribers=c.hub.subscribers,
             wall_refresh_seconds=c.hub.last_refresh_seconds,
             uptime_seconds=c.clock() - c.started_at,
+            agents=c.service.agents if c.service is not None else None,
         )
         return PlainTextResponse(body, media_type=metrics.CONTENT_TYPE)
 

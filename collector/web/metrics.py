@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from collector.agent_watch import AgentWatch
 from collector.alerts import SEVERITIES
 from collector.ingest import IngestStats
 
@@ -45,8 +46,23 @@ def render(
     wall_subscribers: int,
     wall_refresh_seconds: float,
     uptime_seconds: float,
+    agents: AgentWatch | None = None,
 ) -> str:
     e = Exposition()
+    if agents is not None:
+        names = sorted(agents.last_batch)
+        e.metric(
+            "fleetwatch_agent_last_batch_timestamp_seconds",
+            "gauge",
+            "When the collector last received a batch from the agent (alert on time() minus this).",
+            [({"agent": a}, agents.last_batch[a]) for a in names],
+        )
+        e.metric(
+            "fleetwatch_agent_silent",
+            "gauge",
+            "1 while the agent is reported silent (an agent_silent incident), else 0.",
+            [({"agent": a}, 1 if a in agents.silent else 0) for a in names],
+        )
     if stats is not None:
         e.metric(
             "fleetwatch_batches_received_total",

@@ -321,6 +321,8 @@ def test_metrics_show_ingest_figures_of_the_running_service(tmp_path: Path) -> N
     assert 'fleetwatch_incidents_open{severity="P2"} 0' in lines
     assert "fleetwatch_devices 3" in lines
     assert any(line.startswith("fleetwatch_rule_evaluation_seconds_total ") for line in lines)
+    assert any(line.startswith('fleetwatch_agent_last_batch_timestamp_seconds{agent="a1"} ') for line in lines)
+    assert 'fleetwatch_agent_silent{agent="a1"} 0' in lines
 
 
 # -- wall data -------------------------------------------------------------------------------------------------
