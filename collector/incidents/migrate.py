@@ -9,6 +9,9 @@ writer takes), verified with ``audit.verify`` before it commits. Any failure
 rolls the whole copy back; the target keeps at most the empty incident tables
 ``store.ensure_schema`` creates, as a collector would at start.
 
+API tokens (``api_tokens``, only their hashes) move too, so the wall and ticket
+bridges keep working against the collectors on the new database.
+
 Identity counters follow the copy: the next incident on the target gets the
 source's next number (a maintenance window deleted on the source does not
 hand its id out again). The source is only read, in one snapshot.
@@ -27,6 +30,7 @@ from typing import Any
 
 from collector.incidents import audit, db, store
 from collector.incidents.db import dialect
+from collector.web import auth
 
 #: Every incident table with its ordering key. Incidents and their audit log go first so that a
 #: fault in a later table proves the rollback covers what was already inserted.
@@ -37,6 +41,7 @@ TABLES: dict[str, str] = {
     "incident_maintenance": "id",
     "incident_outbox": "id",
     "incident_deliveries": "outbox_id, channel",
+    "api_tokens": "id",  # tokens live in the incident database (collector.web.auth): they move with it
 }
 
 #: Tables whose key the database hands out (AUTOINCREMENT / identity): their counter must follow the copy.
@@ -263,6 +268,7 @@ def migrate(source: str | os.PathLike[str], target: str | os.PathLike[str], *, d
             if dst is None:
                 dst = db.connect_raw(target)
             store.ensure_schema(dst)
+            auth.ensure_schema(dst)
             result.next_ids, result.audit = _write_target(dst, dst_name, data)
             return result
         finally:

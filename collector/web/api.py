@@ -317,20 +317,20 @@ def _token_out(t: auth.TokenInfo) -> TokenOut:
 
 @router.get("/tokens", response_model=list[TokenOut], tags=["admin"])
 def list_tokens(ctx: Ctx, _: Admin, include_revoked: bool = False) -> list[TokenOut]:
-    with data.reading(ctx.db_path) as conn:
+    with data.token_reading(ctx.db_path) as conn:
         return [_token_out(t) for t in auth.list_tokens(conn, include_revoked=include_revoked)]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, tags=["admin"])
 def create_token(body: TokenIn, ctx: Ctx, _: Admin) -> TokenCreated:
-    with data.writing(ctx.db_path) as conn:
+    with data.token_writing(ctx.db_path) as conn:
         info, token = auth.create_token(conn, body.role, body.name, ctx.clock())
     return TokenCreated(**_token_out(info).model_dump(), token=token)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["admin"])
 def revoke_token(token_id: str, ctx: Ctx, _: Admin) -> None:
-    with data.writing(ctx.db_path) as conn:
+    with data.token_writing(ctx.db_path) as conn:
         if not auth.revoke_token(conn, token_id, ctx.clock()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no active token {token_id!r}")
 

@@ -1,9 +1,15 @@
 """API tokens: who may read, act on incidents, or administer the collector.
 
 A token is ``fw_<id>_<secret>``. Only the sha256 of the secret is stored (in
-``api_tokens`` in the collector's SQLite file), so a copied database gives no
-usable token; the clear token is shown once, when it is created. The id part
-lets a lookup hit the primary key instead of hashing against every row.
+``api_tokens``), so a copied database gives no usable token; the clear token is
+shown once, when it is created. The id part lets a lookup hit the primary key
+instead of hashing against every row.
+
+The table lives in the incident database (``collector.incidents.db``): the
+collector's SQLite file by default, or the PostgreSQL database several
+collectors share, so behind a load balancer a token made on one collector
+works on all of them and a revoke applies everywhere. The functions take
+either connection (``?`` placeholders on both).
 
 Roles are ordered: an admin can do what an operator can, an operator what a
 viewer can.
@@ -14,21 +20,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-SCHEMA = """
+from collector.incidents import store
+from collector.incidents.db import dialect
+
+_DDL = """
 CREATE TABLE IF NOT EXISTS api_tokens (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     role TEXT NOT NULL,
     secret_sha256 TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    last_used_at REAL,
-    revoked_at REAL
+    created_at {ts} NOT NULL,
+    last_used_at {ts},
+    revoked_at {ts}
 );
 """
+
+
+def schema(dialect_name: str) -> str:
+    """REAL is a double in SQLite but float4 in PostgreSQL (Unix times would lose ~100 s): DOUBLE PRECISION there."""
+    return _DDL.format(ts="DOUBLE PRECISION" if dialect_name == "postgresql" else "REAL")
+
+
+SCHEMA = schema("sqlite")
 
 PREFIX = "fw"
 
@@ -64,7 +81,12 @@ class TokenInfo:
         return self.name
 
 
-def ensure_schema(conn: sqlite3.Connection) -> None:
+def ensure_schema(conn: Any) -> None:
+    """Create ``api_tokens`` if missing (idempotent)."""
+    if dialect(conn) == "postgresql":
+        with store.write(conn):  # the incident advisory lock: collectors starting at once do not race on CREATE
+            conn.executescript(schema("postgresql"))
+        return
     conn.executescript(SCHEMA)
 
 
@@ -72,7 +94,7 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(conn: sqlite3.Connection, role: Role, name: str, now: float) -> tuple[TokenInfo, str]:
+def create_token(conn: Any, role: Role, name: str, now: float) -> tuple[TokenInfo, str]:
     """Returns the stored info and the clear token (never stored, shown once)."""
     token_id = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
@@ -84,7 +106,7 @@ def create_token(conn: sqlite3.Connection, role: Role, name: str, now: float) ->
     return info, f"{PREFIX}_{token_id}_{secret}"
 
 
-def list_tokens(conn: sqlite3.Connection, *, include_revoked: bool = False) -> list[TokenInfo]:
+def list_tokens(conn: Any, *, include_revoked: bool = False) -> list[TokenInfo]:
     sql = "SELECT id, name, role, created_at, last_used_at, revoked_at FROM api_tokens"
     if not include_revoked:
         sql += " WHERE revoked_at IS NULL"
@@ -92,12 +114,12 @@ def list_tokens(conn: sqlite3.Connection, *, include_revoked: bool = False) -> l
     return [TokenInfo(r[0], r[1], Role(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
-def revoke_token(conn: sqlite3.Connection, token_id: str, now: float) -> bool:
+def revoke_token(conn: Any, token_id: str, now: float) -> bool:
     cur = conn.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, token_id))
     return cur.rowcount > 0
 
 
-def verify_token(conn: sqlite3.Connection, token: str) -> TokenInfo | None:
+def verify_token(conn: Any, token: str) -> TokenInfo | None:
     """The token's info when it is valid and not revoked; None otherwise (no reason given to the caller)."""
     parts = token.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != PREFIX:
@@ -114,7 +136,7 @@ def verify_token(conn: sqlite3.Connection, token: str) -> TokenInfo | None:
     return TokenInfo(row[0], row[1], Role(row[2]), row[3], row[4], row[5])
 
 
-def touch(conn: sqlite3.Connection, token_id: str, now: float) -> None:
+def touch(conn: Any, token_id: str, now: float) -> None:
     """Record use, at most once a minute per token (keeps reads from turning into writes)."""
     conn.execute(
         "UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",

@@ -60,13 +60,13 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def _identify(ctx: WebContext, token: str) -> TokenInfo:
-    with data.reading(ctx.db_path) as conn:
+    with data.token_reading(ctx.db_path) as conn:
         info = auth.verify_token(conn, token)
     if info is None:
         raise _unauthorized("invalid or revoked token")
     now = ctx.clock()
     if info.last_used_at is None or info.last_used_at < now - 60:
-        with data.writing(ctx.db_path) as conn:
+        with data.token_writing(ctx.db_path) as conn:
             auth.touch(conn, info.id, now)
     return info
 

@@ -7,7 +7,8 @@ values; the incident rows themselves come from ``collector.incidents.store``.
 Incident state may live elsewhere (a PostgreSQL database shared by several
 collectors): the incident readers below take the collector's connection all
 the same and read through ``incident_db.incident_conn_for`` it; the API opens
-incident connections with ``incident_reading`` / ``incident_writing``.
+incident connections with ``incident_reading`` / ``incident_writing``. API tokens
+live in the incident database too (``token_reading`` / ``token_writing``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
@@ -103,6 +105,42 @@ def incident_writing(path: Path):  # type: ignore[no-untyped-def]
         yield conn
     finally:
         conn.close()
+
+
+_tokens_ready: set[str] = set()
+_tokens_lock = threading.Lock()
+
+
+def _ensure_tokens(path: Path) -> str | Path:
+    """The incident database's ``api_tokens`` table, created once per process per target before first use."""
+    target = incident_db.target_for(path)
+    key = str(target) if incident_db.is_url(target) else str(Path(target).resolve())
+    with _tokens_lock:
+        if key not in _tokens_ready:
+            if incident_db.is_url(target):
+                auth.ensure_schema(incident_db.shared(target))
+            else:
+                with writing(Path(target)) as conn:
+                    auth.ensure_schema(conn)
+            _tokens_ready.add(key)
+    return target
+
+
+@contextmanager
+def token_reading(path: Path):  # type: ignore[no-untyped-def]
+    """A connection to read API tokens for the collector database at ``path``: they live in the incident database,
+    so every collector sharing one sees the same tokens."""
+    _ensure_tokens(path)
+    with incident_reading(path) as conn:
+        yield conn
+
+
+@contextmanager
+def token_writing(path: Path):  # type: ignore[no-untyped-def]
+    """A connection to create, revoke or touch API tokens (single statements, autocommit)."""
+    _ensure_tokens(path)
+    with incident_writing(path) as conn:
+        yield conn
 
 
 # -- incidents ---------------------------------------------------------------------------------------------------

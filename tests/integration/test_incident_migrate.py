@@ -26,7 +26,10 @@ from collector.cli import main
 from collector.incidents import audit, db, maintenance, manager, store
 from collector.incidents.maintenance import Window
 from collector.incidents.migrate import TABLES
+from collector.incidents.migrate import _has_table as has_table
 from collector.incidents.testing import device, event, make_policy, paris
+from collector.web import auth
+from collector.web.auth import Role
 
 T0 = paris(2026, 1, 12, 10, 0)
 DEVS = {
@@ -80,6 +83,11 @@ def build_history(target: str | Path) -> None:
         svc.tick(T0 + timedelta(minutes=10))  # P1 on printer-4: the p1-lead escalation step
         # the policy's webhook and mail relay are a closed port on loopback: deliveries fail and are retried
         asyncio.run(svc.deliver_pending(T0 + timedelta(minutes=11)))
+        # API tokens live in the incident database: a wall token and a revoked one move with it
+        auth.ensure_schema(svc.conn)
+        auth.create_token(svc.conn, Role.viewer, "wall", T0.timestamp())
+        gone, _ = auth.create_token(svc.conn, Role.admin, "old-admin", T0.timestamp() + 0.5)
+        auth.revoke_token(svc.conn, gone.id, T0.timestamp() + 1.25)
     finally:
         svc.close()
 
@@ -105,7 +113,8 @@ def dump(target: str | Path) -> dict[str, list[tuple[Any, ...]]]:
 def counts(target: str | Path) -> dict[str, int]:
     conn = db.connect_raw(target)
     try:
-        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+        # a target an older collector wrote may lack api_tokens: a missing table counts 0, as in the migration
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] if has_table(conn, t) else 0 for t in TABLES}
     finally:
         conn.close()
 
@@ -198,9 +207,34 @@ def test_sqlite_to_postgresql_copies_everything_and_numbering_continues(state: P
     assert w.id == 3  # the removed window #2 is not handed out again
     assert entry.seq == src_report.entries + 1
     assert prev == src_report.head
+
     after = verify(pg_url)
     assert after.ok
     assert after.entries == src_report.entries + 1
+
+
+def test_token_made_before_migration_verifies_against_the_target(state: Path, pg_url: str) -> None:
+    source = state / "fleetwatch.db"
+    conn = db.connect_raw(source)
+    try:
+        info, token = auth.create_token(conn, Role.operator, "ticket-bridge", 1_767_225_600.25)
+    finally:
+        conn.close()
+    migrate_json("--state-dir", str(state), "--to", pg_url)
+    pg = db.connect_raw(pg_url)
+    try:
+        found = auth.verify_token(pg, token)
+        revoked = {t.name: t.revoked_at for t in auth.list_tokens(pg, include_revoked=True)}
+    finally:
+        pg.close()
+    assert found is not None
+    assert (found.id, found.name, found.role, found.created_at) == (
+        info.id,
+        "ticket-bridge",
+        Role.operator,
+        1_767_225_600.25,
+    )
+    assert revoked["old-admin"] is not None  # a token revoked before the move stays revoked
 
 
 def test_human_output_says_what_next_and_never_the_password(state: Path, pg_url: str) -> None:

@@ -56,7 +56,7 @@ def shared(tmp_path: Path, pg_url: str) -> Iterator[tuple[Path, str]]:
 
 def _token(db: Path, role: Role) -> dict[str, str]:
     data.ensure_schema(db)
-    with data.writing(db) as conn:
+    with data.token_writing(db) as conn:  # tokens live in the incident database (PostgreSQL here)
         _, token = auth.create_token(conn, role, f"{role.value}-user", time.time())
     return {"Authorization": f"Bearer {token}"}
 
