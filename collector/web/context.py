@@ -9,12 +9,14 @@ and may be open to anonymous readers when ``http.anonymous_wall`` is set.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import psycopg
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -60,14 +62,23 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def _identify(ctx: WebContext, token: str) -> TokenInfo:
-    with data.token_reading(ctx.db_path) as conn:
-        info = auth.verify_token(conn, token)
-    if info is None:
-        raise _unauthorized("invalid or revoked token")
-    now = ctx.clock()
-    if info.last_used_at is None or info.last_used_at < now - 60:
-        with data.token_writing(ctx.db_path) as conn:
-            auth.touch(conn, info.id, now)
+    """The token's info; 401 when unknown, 503 (retry) when the database holding tokens cannot be read."""
+    try:
+        with data.token_reading(ctx.db_path) as conn:
+            info = auth.verify_token(conn, token)
+        if info is None:
+            raise _unauthorized("invalid or revoked token")
+        now = ctx.clock()
+        if info.last_used_at is None or info.last_used_at < now - 60:
+            with data.token_writing(ctx.db_path) as conn:
+                auth.touch(conn, info.id, now)
+    except (sqlite3.Error, psycopg.Error) as exc:
+        # A shared PostgreSQL that is down (or a locked SQLite file) is not the client's fault: say "later".
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"token database unavailable ({type(exc).__name__}); retry shortly",
+            headers={"Retry-After": "5"},
+        ) from None
     return info
 
 

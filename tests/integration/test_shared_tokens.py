@@ -155,3 +155,22 @@ def test_unreachable_shared_database_is_a_clear_cli_error_without_the_password(t
     assert proc.returncode == 1
     assert "cannot open incident database postgresql://fw:***@127.0.0.1" in proc.stderr
     assert "s3cret-pw" not in proc.stderr + proc.stdout
+
+
+def test_shared_database_down_is_503_with_retry_not_500(tmp_path: Path) -> None:
+    """Nobody listens on the port: the token check cannot be done, which is the server's problem, for now."""
+    from tests.support.net import free_port
+
+    path = tmp_path / "fleetwatch.db"
+    dead = f"postgresql://fleetwatch:s3cret-down@127.0.0.1:{free_port()}/fleetwatch?connect_timeout=2"
+    incident_db.use(path, dead)
+    server = testing.ServerThread(create_app(path, CollectorConfig(), forecasts=False)).start()
+    try:
+        r = httpx.get(f"{server.url}/api/v1/devices", headers=_bearer("fw_0000_whatever"), timeout=20)
+    finally:
+        server.stop()
+        incident_db.use(path, None)
+        incident_db.close_shared()
+    assert r.status_code == 503, r.text
+    assert r.headers["retry-after"] == "5"
+    assert "s3cret-down" not in r.text
