@@ -326,7 +326,9 @@ class AgentConfig(_Strict):
 def target_id(t: Target, port: int) -> str:
     if t.name:
         return t.name
-    return t.address if port == 161 else f"{t.address}:{port}"
+    if port == 161:
+        return t.address
+    return f"[{t.address}]:{port}" if ":" in t.address else f"{t.address}:{port}"  # IPv6 keeps its brackets
 
 
 def format_validation_error(path: Path | str, exc: ValidationError) -> str:

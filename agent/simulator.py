@@ -18,8 +18,18 @@ import time
 from pathlib import Path
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _endpoint_option(host: str, port: int) -> str:
+    if ":" in host:  # IPv6 (loopback ::1 in tests)
+        return f"--agent-udpv6-endpoint=[{host}]:{port}"
+    return f"--agent-udpv4-endpoint={host}:{port}"
+
+
 def free_udp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with socket.socket(_family(host), socket.SOCK_DGRAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
@@ -76,10 +86,10 @@ class Snmpsim:
             if user.get("priv_key"):
                 cmd += [f"--v3-priv-key={user['priv_key']}", f"--v3-priv-proto={user.get('priv_proto', 'AES')}"]
         for host, port in self.endpoints:
-            cmd.append(f"--agent-udpv4-endpoint={host}:{port}")
+            cmd.append(_endpoint_option(host, port))
         for data_dir, endpoints in self.extra_engines:
             cmd += ["--v3-engine-id=auto", f"--data-dir={data_dir}"]
-            cmd += [f"--agent-udpv4-endpoint={host}:{port}" for host, port in endpoints]
+            cmd += [_endpoint_option(host, port) for host, port in endpoints]
         return cmd
 
     def start(self, wait_community: str | None = None, timeout: float = 30.0) -> Snmpsim:
@@ -130,7 +140,7 @@ def _answers(host: str, port: int, community: str) -> bool:
     pdu = b"\xa0" + bytes([len(pdu_body)]) + pdu_body
     msg_body = b"\x02\x01\x01" + b"\x04" + bytes([len(c)]) + c + pdu
     msg = b"\x30" + bytes([len(msg_body)]) + msg_body
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    with socket.socket(_family(host), socket.SOCK_DGRAM) as s:
         s.settimeout(0.5)
         try:
             s.sendto(msg, (host, port))

@@ -34,6 +34,7 @@ from pysnmp.entity.rfc3413 import cmdgen
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
+    Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
 )
@@ -182,8 +183,9 @@ class SnmpEngine:
 
     def __init__(self, pysnmp_engine: PysnmpEngine | None = None) -> None:
         self._pysnmp = pysnmp_engine
-        self._client: CommunityClient | None = None
-        self._opening: asyncio.Task[CommunityClient] | None = None
+        # One socket per address family, opened when a session of that family first asks.
+        self._clients: dict[socket.AddressFamily, CommunityClient] = {}
+        self._opening: dict[socket.AddressFamily, asyncio.Task[CommunityClient]] = {}
 
     @property
     def pysnmp(self) -> PysnmpEngine:
@@ -191,23 +193,23 @@ class SnmpEngine:
             self._pysnmp = PysnmpEngine()
         return self._pysnmp
 
-    async def community_client(self) -> CommunityClient:
-        client = self._client
+    async def community_client(self, family: socket.AddressFamily = socket.AF_INET) -> CommunityClient:
+        client = self._clients.get(family)
         loop = asyncio.get_running_loop()
         if client is not None and client.loop is loop and not client.closed:
             return client
-        opening = self._opening
+        opening = self._opening.get(family)
         if opening is None or opening.get_loop() is not loop or opening.done():
             # Many sessions start at once: they all wait for the same socket instead of opening one each.
-            opening = self._opening = loop.create_task(CommunityClient.open(MAX_VALUE_BYTES))
-        self._client = await asyncio.shield(opening)
-        return self._client
+            opening = self._opening[family] = loop.create_task(CommunityClient.open(MAX_VALUE_BYTES, family))
+        client = self._clients[family] = await asyncio.shield(opening)
+        return client
 
     def close_dispatcher(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        self._opening = None
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        self._opening.clear()
         if self._pysnmp is not None:
             self._pysnmp.close_dispatcher()
 
@@ -246,9 +248,10 @@ class SnmpSession:
         self.retries = retries
         self.max_varbinds = max_varbinds
         self.lean = self.credentials.version != "3" and not use_pysnmp
-        self._target: UdpTransportTarget | None = None
+        self._target: UdpTransportTarget | Udp6TransportTarget | None = None
         self._addr_name: str | None = None
         self._resolved: tuple[str, int] | None = None
+        self._family = socket.AF_INET
         self._version = VERSION_1 if self.credentials.version == "1" else VERSION_2C
         self._community = _community_bytes(self.credentials.community)
         if not self.lean:
@@ -259,31 +262,41 @@ class SnmpSession:
 
     @property
     def name(self) -> str:
+        if ":" in self.address and not self.address.startswith("["):
+            return f"[{self.address}]:{self.port}"  # IPv6: the brackets keep the port apart
         return f"{self.address}:{self.port}"
 
-    async def _transport(self) -> UdpTransportTarget:
+    async def _transport(self) -> UdpTransportTarget | Udp6TransportTarget:
         if self._target is None:
             try:
-                self._target = await UdpTransportTarget.create(
-                    (self.address, self.port), timeout=self.timeout, retries=self.retries
+                literal = self.address.strip("[]")
+                ipv6 = ":" in literal
+                target_cls = Udp6TransportTarget if ipv6 else UdpTransportTarget
+                self._target = await target_cls.create(
+                    (literal if ipv6 else self.address, self.port), timeout=self.timeout, retries=self.retries
                 )
             except Exception as exc:  # DNS failure, bad address
                 raise SnmpError(f"{self.name}: cannot resolve address: {exc}") from exc
         return self._target
 
     async def _resolve(self) -> tuple[str, int]:
-        """IPv4 (address, port) answers must come from; resolved once per session, as pysnmp's target was."""
+        """The (address, port) answers must come from, IPv4 or IPv6; resolved once per session, as pysnmp's
+        target was. A name with both kinds of address uses the first the resolver gives."""
         if self._resolved is None:
+            literal = self.address.strip("[]")
             try:
-                host = str(ipaddress.IPv4Address(self.address))
+                ip = ipaddress.ip_address(literal)
+                host, family = str(ip), socket.AF_INET6 if ip.version == 6 else socket.AF_INET
             except ValueError:
                 try:
                     infos = await asyncio.get_running_loop().getaddrinfo(
-                        self.address, self.port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+                        self.address, self.port, type=socket.SOCK_DGRAM
                     )
-                    host = str(infos[0][4][0])
+                    infos = [i for i in infos if i[0] in (socket.AF_INET, socket.AF_INET6)]
+                    host, family = str(infos[0][4][0]), infos[0][0]
                 except (OSError, UnicodeError, IndexError) as exc:
                     raise SnmpError(f"{self.name}: cannot resolve address: {exc}") from exc
+            self._family = family
             self._resolved = (host, self.port)
         return self._resolved
 
@@ -294,7 +307,7 @@ class SnmpSession:
             return await self._request_pysnmp(kind, oids, repetitions)
         addr = self._resolved or await self._resolve()
         try:
-            client = await self.engine.community_client()
+            client = await self.engine.community_client(self._family)
             rsp = await client.request(
                 addr,
                 self._version,

@@ -74,10 +74,11 @@ class CommunityClient(asyncio.DatagramProtocol):
         self.dropped = 0  # answers nobody waits for (late, stray, from the wrong address), for tests and logs
 
     @classmethod
-    async def open(cls, max_value_bytes: int) -> CommunityClient:
+    async def open(cls, max_value_bytes: int, family: socket.AddressFamily = socket.AF_INET) -> CommunityClient:
+        """One socket per address family (IPv4, IPv6), opened when a session of that family first asks."""
         loop = asyncio.get_running_loop()
         client = cls(loop, max_value_bytes)
-        transport, _ = await loop.create_datagram_endpoint(lambda: client, family=socket.AF_INET)
+        transport, _ = await loop.create_datagram_endpoint(lambda: client, family=family)
         sock = transport.get_extra_info("socket")
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
