@@ -23,7 +23,13 @@ from collector.web import auth, data, testing
 from collector.web.app import create_app
 from collector.web.auth import Role
 
-NOW = time.time()
+T0 = 1_800_000_000.0  # for the tests that only need times relative to each other
+
+
+@pytest.fixture
+def now() -> float:
+    """Taken when the test starts: the CLI and the API read the real clock, so the data must be fresh."""
+    return time.time()
 
 
 def _send(storage: SqliteStorage, agent: str, polls: list, at: float, dropped_before: int = 0) -> None:  # type: ignore[type-arg]
@@ -31,31 +37,31 @@ def _send(storage: SqliteStorage, agent: str, polls: list, at: float, dropped_be
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(tmp_path: Path, now: float) -> Path:
     path = tmp_path / "fleetwatch.db"
     storage = SqliteStorage(path)
     try:
         # hq: healthy, 3 printers polled twice in the last hour (one unreachable), its spool dropped 4 long ago.
-        _send(storage, "hq", [testing.printer_poll(f"hq-{i}", NOW - 7200) for i in range(3)], NOW - 7200, 4)
-        _send(storage, "hq", [testing.printer_poll(f"hq-{i}", NOW - 600) for i in range(3)], NOW - 600, 4)
+        _send(storage, "hq", [testing.printer_poll(f"hq-{i}", now - 7200) for i in range(3)], now - 7200, 4)
+        _send(storage, "hq", [testing.printer_poll(f"hq-{i}", now - 600) for i in range(3)], now - 600, 4)
         _send(
             storage,
             "hq",
-            [testing.printer_poll("hq-0", NOW - 30), testing.printer_poll("hq-1", NOW - 30, reachable=False)],
-            NOW - 30,
+            [testing.printer_poll("hq-0", now - 30), testing.printer_poll("hq-1", now - 30, reachable=False)],
+            now - 30,
             4,
         )
         # branch: last heard from 20 minutes ago.
-        _send(storage, "branch", [testing.printer_poll("br-0", NOW - 1200)], NOW - 1200)
+        _send(storage, "branch", [testing.printer_poll("br-0", now - 1200)], now - 1200)
     finally:
         storage.close()
     return path
 
 
-def test_read_agents_counts_from_stored_batches(db: Path) -> None:
+def test_read_agents_counts_from_stored_batches(db: Path, now: float) -> None:
     conn = connect(db, readonly=True)
     try:
-        rows = {r.agent_id: r for r in read_agents(conn, NOW)}
+        rows = {r.agent_id: r for r in read_agents(conn, now)}
     finally:
         conn.close()
     assert list(rows) == ["hq", "branch"]
@@ -120,11 +126,11 @@ def test_api_agents_needs_a_token_and_uses_the_collectors_stale_after(db: Path) 
         srv.stop()
 
 
-def test_after_a_collector_outage_agents_get_stale_after_from_the_restart(db: Path) -> None:
+def test_after_a_collector_outage_agents_get_stale_after_from_the_restart(db: Path, now: float) -> None:
     """Every agent's last batch is old when the collector comes back: that is not the agents' fault."""
     from collector.service import CollectorService
 
-    restart = NOW + 86_400  # the collector was down for a day
+    restart = now + 86_400  # the collector was down for a day
     config = CollectorConfig(state_dir=db.parent, stale_after=300)
     service = CollectorService(config, clock=lambda: restart)
     try:
@@ -160,13 +166,13 @@ def test_agent_silent_incident_survives_a_collector_restart_and_resolves_when_th
         ]
 
     watch = AgentWatch(silent_after=300)
-    watch.seen("lyon-1", NOW)
+    watch.seen("lyon-1", T0)
     rules, incidents = stage(watch)
-    rules.tick(NOW + 301)
+    rules.tick(T0 + 301)
     assert agent_incidents(incidents) == [("agent:lyon-1", "open", 1)]
     incidents.close()
 
-    restart = NOW + 86_400
+    restart = T0 + 86_400
     watch = AgentWatch(silent_after=300)
     watch.seen("lyon-1", restart)  # as CollectorService seeds it: not before the restart
     rules, incidents = stage(watch)
