@@ -254,15 +254,7 @@ class AgentConfig(_Strict):
             if version == "3":
                 v3 = t.v3
                 assert v3 is not None  # checked by _unique_and_complete
-                creds = Credentials(
-                    version="3",
-                    user=v3.user,
-                    auth_protocol=v3.auth_protocol,
-                    auth_key=v3.auth_key.get_secret_value() if v3.auth_key else None,
-                    priv_protocol=v3.priv_protocol,
-                    priv_key=v3.priv_key.get_secret_value() if v3.priv_key else None,
-                    context=v3.context,
-                )
+                creds = v3_credentials(v3)
             else:
                 community = (t.community or d.community).get_secret_value()
                 creds = Credentials(version=version, community=community)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from agent.config import ConfigError
 from collector.config import CollectorConfig
@@ -69,23 +69,17 @@ class Collector:
 
     async def _deliver_notifications(self, stop: asyncio.Event) -> None:
         """Send queued notifications (webhook / e-mail) with retries; also those queued by CLI actions."""
-        while not stop.is_set():
-            try:
-                await self.incidents.deliver_pending(self.service.clock())
-            except Exception:  # a broken receiver must never stop the collector
-                log.exception("notification delivery failed; will retry")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), min(self.config.rule_interval, 5.0))
+        await _repeat(
+            stop,
+            min(self.config.rule_interval, 5.0),
+            "notification delivery",
+            self.incidents.deliver_pending,
+            self.service.clock,
+        )
 
     async def _scheduled_reports(self, stop: asyncio.Event) -> None:
         """Monthly report and daily inspection, once per period and channel (idempotent across restarts)."""
-        while not stop.is_set():
-            try:
-                await self.reports.run_due(self.service.clock())
-            except Exception:  # a failing report must never stop the collector
-                log.exception("scheduled report failed; will retry")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 60.0)
+        await _repeat(stop, 60.0, "scheduled report", self.reports.run_due, self.service.clock)
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -96,6 +90,24 @@ class Collector:
             self.incidents.close()
             self.reports.close()
             incident_db.close_shared()
+
+
+async def _repeat(
+    stop: asyncio.Event,
+    period: float,
+    what: str,
+    job: Callable[[float], Awaitable[object]],
+    clock: Callable[[], float],
+) -> None:
+    """Run ``job(now)`` every ``period`` until stopped; a failing run (a broken receiver, a bad report) is
+    logged and retried next period, never allowed to stop the collector."""
+    while not stop.is_set():
+        try:
+            await job(clock())
+        except Exception:
+            log.exception("%s failed; will retry", what)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), period)
 
 
 def build(config: CollectorConfig) -> Collector:

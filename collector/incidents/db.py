@@ -29,6 +29,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+
+#: What a failing incident database raises, either backend: callers that retry or answer 503 catch these.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+
 log = logging.getLogger(__name__)
 
 #: Environment variable naming the incident database for CLI commands (a path or a postgresql:// URL).

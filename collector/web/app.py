@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from fastapi.staticfiles import StaticFiles
 
 from collector.config import CollectorConfig
+from collector.incidents import db as incident_db
 from collector.web import data, metrics
 from collector.web import forecasts as fleet_forecasts
 from collector.web.api import router
@@ -114,7 +114,7 @@ def create_app(
         try:
             with data.reading(c.db_path) as conn:
                 devices = int(conn.execute("SELECT COUNT(*) FROM devices").fetchone()[0])
-        except sqlite3.Error as exc:
+        except incident_db.DATABASE_ERRORS as exc:
             return JSONResponse({"status": "error", "error": f"database: {exc}"}, status_code=503)
         return JSONResponse(
             {

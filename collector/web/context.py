@@ -9,18 +9,17 @@ and may be open to anonymous readers when ``http.anonymous_wall`` is set.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import psycopg
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from collector.config import CollectorConfig
+from collector.incidents import db as incident_db
 from collector.web import auth, data
 from collector.web.auth import Role, TokenInfo
 from collector.web.live import LiveHub
@@ -72,7 +71,7 @@ def _identify(ctx: WebContext, token: str) -> TokenInfo:
         if info.last_used_at is None or info.last_used_at < now - 60:
             with data.token_writing(ctx.db_path) as conn:
                 auth.touch(conn, info.id, now)
-    except (sqlite3.Error, psycopg.Error) as exc:
+    except incident_db.DATABASE_ERRORS as exc:
         # A shared PostgreSQL that is down (or a locked SQLite file) is not the client's fault: say "later".
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

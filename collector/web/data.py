@@ -13,7 +13,6 @@ live in the incident database too (``token_reading`` / ``token_writing``).
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 import threading
@@ -22,7 +21,7 @@ from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from collector.incidents import db as incident_db
 from collector.incidents import maintenance, store
@@ -145,36 +144,11 @@ def token_writing(path: Path):  # type: ignore[no-untyped-def]
 
 # -- incidents ---------------------------------------------------------------------------------------------------
 
-_R = TypeVar("_R")
 
-
-def _as_sqlite_errors(fn: Callable[..., _R]) -> Callable[..., _R]:
-    """A shared incident database that is down reads as a database error the pages already handle.
-
-    The wall's refresh loop and ``/healthz`` catch ``sqlite3.Error``: a PostgreSQL outage must retry
-    there too, not end the wall's task.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> _R:
-        try:
-            return fn(*args, **kwargs)
-        except sqlite3.Error:
-            raise
-        except Exception as exc:
-            if type(exc).__module__.split(".")[0] == "psycopg":
-                raise sqlite3.OperationalError(f"incident database: {exc}") from exc
-            raise
-
-    return wrapper
-
-
-@_as_sqlite_errors
 def active_incidents(conn: sqlite3.Connection) -> list[Incident]:
     return store.active(incident_db.incident_conn_for(conn))
 
 
-@_as_sqlite_errors
 def wall_incidents(conn: sqlite3.Connection) -> list[IncidentIn]:
     """Only the columns the wall uses: skips parsing notes, readings and escalations of every open incident."""
     rows = (
@@ -218,7 +192,6 @@ def _inventory_labels(text: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
-@_as_sqlite_errors
 def open_by_severity(conn: sqlite3.Connection) -> dict[str, int]:
     rows = (
         incident_db.incident_conn_for(conn)
@@ -231,7 +204,6 @@ def open_by_severity(conn: sqlite3.Connection) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
-@_as_sqlite_errors
 def worst_open(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
     """device -> (worst open severity, number of open incidents)."""
     rows = (
@@ -273,7 +245,6 @@ def wall_devices(conn: sqlite3.Connection) -> list[DeviceIn]:
     return out
 
 
-@_as_sqlite_errors
 def in_maintenance(conn: sqlite3.Connection, devices: list[tuple[str, Mapping[str, str]]], now: float) -> set[str]:
     """Devices covered by a maintenance window active at ``now``."""
     when = datetime.fromtimestamp(now, UTC)

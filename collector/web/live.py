@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.wire import DevicePoll
+from collector.incidents import db as incident_db
 from collector.series import Reading
 from collector.web import data, wall
 from collector.web.wall import WallFilter, WallState
@@ -155,7 +156,7 @@ class LiveHub:
                         new = await asyncio.to_thread(self.compute, now)
                         self.last_refresh_seconds = time.perf_counter() - started
                         self._publish(new)
-                except sqlite3.Error:
+                except incident_db.DATABASE_ERRORS:  # SQLite busy, or a shared PostgreSQL that is down
                     log.exception("wall refresh failed; retrying")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
