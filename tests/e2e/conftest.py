@@ -12,15 +12,12 @@ import pytest
 import yaml
 
 from agent.simulator import Snmpsim
-from tests.support.net import free_port
+from tests.support.cli import fleetwatch
+from tests.support.net import WebhookReceiver, free_port
+
+__all__ = ["fleetwatch"]  # re-exported: e2e tests import it from here
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "snmp"
-
-
-def fleetwatch(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args], cwd=cwd, capture_output=True, text=True, check=check, timeout=60
-    )
 
 
 class Proc:
@@ -101,6 +98,14 @@ class Stack:
     def stop(self) -> None:
         self.agent.stop()
         self.collector.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A ticket system stand-in on loopback: records every webhook POST."""
+    r = WebhookReceiver()
+    yield r
+    r.stop()
 
 
 @pytest.fixture

@@ -24,18 +24,6 @@ SWITCH = "cisco-c9200l-24p"
 OTHER_PRINTER = "lexmark-ms621dn"
 
 
-class Receiver(WebhookReceiver):
-    """A ticket system stand-in: records every webhook POST."""
-
-    def events(self, incident: int) -> list[str]:
-        out = []
-        for _, body in self.requests:
-            inc = body.get("incident") if isinstance(body.get("incident"), dict) else body
-            if isinstance(inc, dict) and inc.get("number") == incident:
-                out.append(str(body.get("event")))
-        return out
-
-
 @pytest.fixture
 def fleet(tmp_path: Path) -> Iterator[SimulatedFleet]:
     f = SimulatedFleet(RECORDINGS, tmp_path / "fleet", devices=[PRINTER, SWITCH, OTHER_PRINTER])
@@ -44,14 +32,7 @@ def fleet(tmp_path: Path) -> Iterator[SimulatedFleet]:
     f.close()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.stop()
-
-
-def _start(stack: Stack, fleet: SimulatedFleet, receiver: Receiver) -> None:
+def _start(stack: Stack, fleet: SimulatedFleet, receiver: WebhookReceiver) -> None:
     policy = yaml.safe_load((REPO_ROOT / "deploy" / "sla.yaml").read_text())
     policy["notify"]["channels"] = {
         "ticketing": {"type": "webhook", "url": f"http://127.0.0.1:{receiver.port}/hook"},
@@ -86,7 +67,7 @@ def _incidents(stack: Stack, **filters: str) -> list[dict[str, object]]:
     return [r for r in rows if all(r.get(k) == v for k, v in filters.items())]
 
 
-def test_jam_opens_once_notifies_once_and_resolves(stack: Stack, fleet: SimulatedFleet, receiver: Receiver):
+def test_jam_opens_once_notifies_once_and_resolves(stack: Stack, fleet: SimulatedFleet, receiver: WebhookReceiver):
     _start(stack, fleet, receiver)
     time.sleep(2)  # a few clean polls first
     assert _incidents(stack, device=PRINTER, rule="paper_jam") == []
@@ -119,7 +100,7 @@ def test_jam_opens_once_notifies_once_and_resolves(stack: Stack, fleet: Simulate
     assert stack.collector.alive()
 
 
-def test_dead_switch_suppresses_its_printers(stack: Stack, fleet: SimulatedFleet, receiver: Receiver):
+def test_dead_switch_suppresses_its_printers(stack: Stack, fleet: SimulatedFleet, receiver: WebhookReceiver):
     _start(stack, fleet, receiver)
     fleet.take_offline(SWITCH)
     fleet.take_offline(PRINTER)
@@ -136,7 +117,7 @@ def test_dead_switch_suppresses_its_printers(stack: Stack, fleet: SimulatedFleet
     )
 
 
-def test_unreachable_printer_opens_p1(stack: Stack, fleet: SimulatedFleet, receiver: Receiver):
+def test_unreachable_printer_opens_p1(stack: Stack, fleet: SimulatedFleet, receiver: WebhookReceiver):
     _start(stack, fleet, receiver)
     fleet.take_offline(OTHER_PRINTER)
     (inc,) = wait_for(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +19,9 @@ import yaml
 
 from collector.demo.fleet import SimulatedFleet
 from collector.paths import REPO_ROOT
-from tests.e2e.conftest import Proc
-from tests.e2e.test_incidents import RECORDINGS, Receiver
-from tests.support.net import free_port, wait_for
+from tests.e2e.conftest import Proc, fleetwatch
+from tests.e2e.test_incidents import RECORDINGS
+from tests.support.net import WebhookReceiver, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -38,30 +36,13 @@ def fleet(tmp_path: Path) -> Iterator[SimulatedFleet]:
     f.close()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.stop()
-
-
 def _cli_json(pg_url: str, cwd: Path, *args: str) -> object:
     """The CLI run away from any collector's state directory, told the shared database by the env var."""
-    env = {**os.environ, "FLEETWATCH_INCIDENT_DB": pg_url}
-    done = subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args, "--json"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return json.loads(fleetwatch(*args, "--json", cwd=cwd, env={**os.environ, "FLEETWATCH_INCIDENT_DB": pg_url}).stdout)
 
 
 def test_two_collectors_open_one_incident_and_either_resolves_it(
-    tmp_path: Path, pg_url: str, fleet: SimulatedFleet, receiver: Receiver
+    tmp_path: Path, pg_url: str, fleet: SimulatedFleet, receiver: WebhookReceiver
 ) -> None:
     policy = yaml.safe_load((REPO_ROOT / "deploy" / "sla.yaml").read_text())
     policy["notify"]["channels"] = {"ticketing": {"type": "webhook", "url": f"http://127.0.0.1:{receiver.port}/hook"}}
@@ -115,9 +96,7 @@ def test_two_collectors_open_one_incident_and_either_resolves_it(
             home = tmp_path / name
             if not (home / ".fleetwatch" / "fleetwatch.db").exists():
                 return False
-            done = subprocess.run(
-                [sys.executable, "-m", "collector.cli", "devices", "--json"], cwd=home, capture_output=True, text=True
-            )
+            done = fleetwatch("devices", "--json", cwd=home, check=False)
             if done.returncode != 0 or PRINTER not in {d["device_id"] for d in json.loads(done.stdout)}:
                 return False
         return True
@@ -149,13 +128,8 @@ def test_two_collectors_open_one_incident_and_either_resolves_it(
         wait_for(lambda: receiver.events(number) == ["open", "resolve"], 15, "the resolve webhook")
         assert collectors["b"].alive()
 
-        verify = subprocess.run(
-            [sys.executable, "-m", "collector.cli", "audit", "verify"],
-            cwd=tmp_path,
-            env={**os.environ, "FLEETWATCH_INCIDENT_DB": pg_url},
-            capture_output=True,
-            text=True,
-            timeout=60,
+        verify = fleetwatch(
+            "audit", "verify", cwd=tmp_path, env={**os.environ, "FLEETWATCH_INCIDENT_DB": pg_url}, check=False
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +26,7 @@ from collector.storage.sqlite import connect as storage_connect
 from collector.web import auth, data, testing
 from collector.web.app import create_app
 from collector.web.auth import Role
+from tests.support.cli import fleetwatch
 
 NOW = time.time()
 
@@ -110,13 +109,8 @@ def test_cli_finds_the_shared_database_through_the_pointer_file(shared: tuple[Pa
     assert "s3cret-pw" not in pointer
     assert pointer.strip() == url.replace(":s3cret-pw", "")
     env = {k: v for k, v in os.environ.items() if k != incident_db.ENV}
-    proc = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "incidents", "list", "--json", "--state-dir", str(path.parent)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
+    proc = fleetwatch(
+        "incidents", "list", "--json", "--state-dir", str(path.parent), cwd=path.parent, env=env, check=False
     )
     assert proc.returncode == 0, proc.stderr
     assert [i["device"] for i in json.loads(proc.stdout)] == ["prn-0001"]
@@ -125,14 +119,7 @@ def test_cli_finds_the_shared_database_through_the_pointer_file(shared: tuple[Pa
 def test_unreachable_database_is_a_clear_error_without_the_password(tmp_path: Path) -> None:
     url = f"postgresql://fw:s3cret-pw@127.0.0.1:{testing.free_port()}/fleetwatch"
     env = {**os.environ, incident_db.ENV: url}
-    proc = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "incidents", "list", "--state-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    proc = fleetwatch("incidents", "list", "--state-dir", str(tmp_path), cwd=tmp_path, env=env, check=False)
     assert proc.returncode == 1
     assert "cannot open incident database postgresql://fw:***@127.0.0.1" in proc.stderr
     assert "s3cret-pw" not in proc.stderr + proc.stdout

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from collector.incidents import db as incident_db
 from collector.web import auth, data, testing
 from collector.web.app import create_app
 from collector.web.auth import Role
+from tests.support.cli import fleetwatch
 
 
 @pytest.fixture
@@ -114,13 +113,8 @@ def test_cli_elsewhere_finds_tokens_through_env_and_pointer_file(
     token_id = token.split("_")[1]
     # a host that is not a collector: only $FLEETWATCH_INCIDENT_DB, in a process of its own
     env = {**os.environ, incident_db.ENV: pg_url}
-    proc = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "tokens", "list", "--json", "--state-dir", str(tmp_path / "elsewhere")],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
+    proc = fleetwatch(
+        "tokens", "list", "--json", "--state-dir", str(tmp_path / "elsewhere"), cwd=tmp_path, env=env, check=False
     )
     assert proc.returncode == 0, proc.stderr
     assert [t["id"] for t in json.loads(proc.stdout)] == [token_id]
@@ -129,14 +123,7 @@ def test_cli_elsewhere_finds_tokens_through_env_and_pointer_file(
     other.mkdir()
     (other / incident_db.POINTER_FILE).write_text(pg_url + "\n")
     env = {k: v for k, v in os.environ.items() if k != incident_db.ENV}
-    proc = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "tokens", "revoke", token_id, "--state-dir", str(other)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    proc = fleetwatch("tokens", "revoke", token_id, "--state-dir", str(other), cwd=tmp_path, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert httpx.get(f"{url_a}/api/v1/tokens", headers=_bearer(token), timeout=10).status_code == 401
 
@@ -144,14 +131,7 @@ def test_cli_elsewhere_finds_tokens_through_env_and_pointer_file(
 def test_unreachable_shared_database_is_a_clear_cli_error_without_the_password(tmp_path: Path) -> None:
     url = f"postgresql://fw:s3cret-pw@127.0.0.1:{testing.free_port()}/fleetwatch"
     env = {**os.environ, incident_db.ENV: url}
-    proc = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "tokens", "list", "--state-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=60,
-    )
+    proc = fleetwatch("tokens", "list", "--state-dir", str(tmp_path), cwd=tmp_path, env=env, check=False)
     assert proc.returncode == 1
     assert "cannot open incident database postgresql://fw:***@127.0.0.1" in proc.stderr
     assert "s3cret-pw" not in proc.stderr + proc.stdout

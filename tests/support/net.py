@@ -79,6 +79,15 @@ class WebhookReceiver:
             out.setdefault(key, body)
         return out
 
+    def events(self, incident: int) -> list[str]:
+        """The lifecycle events (open, resolve ...) received for one incident number, in order."""
+        out = []
+        for _, body in self.requests:
+            inc = body.get("incident") if isinstance(body.get("incident"), dict) else body
+            if isinstance(inc, dict) and inc.get("number") == incident:
+                out.append(str(body.get("event")))
+        return out
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
